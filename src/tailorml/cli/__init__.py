@@ -1,0 +1,83 @@
+"""The ``tailor`` command. Commands are thin: parse, call the entry function, render."""
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from tailorml.cli._output import Output
+from tailorml.errors import TailorError
+
+__all__ = ["app", "main"]
+
+
+class _Group(TyperGroup):
+    """Turns a TailorError from any command into its message and exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except TailorError as exc:
+            state = ctx.find_object(State)
+            output = state.output if state else Output()
+            if output.debug:
+                traceback.print_exc()
+            output.error(exc)
+            raise typer.Exit(exc.exit_code) from None
+
+
+@dataclass
+class State:
+    """What the global options chose, shared with every command."""
+
+    spec_path: Path
+    output: Output = field(default_factory=Output)
+
+    def spec(self) -> Any:
+        from tailorml.spec import load_spec
+
+        return load_spec(self.spec_path)
+
+    def spec_if_present(self) -> Any:
+        return self.spec() if self.spec_path.is_file() else None
+
+    def project_folder(self) -> Path:
+        return self.spec_path.resolve().parent
+
+
+app = typer.Typer(
+    cls=_Group,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="tailorml: state objectives in tailor.yaml, then take data to a monitored model.",
+)
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    spec: Path = typer.Option(Path("tailor.yaml"), "--spec", "-s", help="The spec file.", show_default=True),
+    json_: bool = typer.Option(False, "--json", help="Print the result as one JSON document."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of errors."),
+) -> None:
+    ctx.obj = State(spec_path=spec, output=Output(json=json_, quiet=quiet, debug=debug))
+
+
+def _register() -> None:
+    from tailorml.cli import data, project
+
+    project.register(app)
+    app.add_typer(data.app, name="data")
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="tailor")

@@ -1,0 +1,104 @@
+"""Project-level commands: init, check, demo."""
+
+from pathlib import Path
+
+import typer
+
+from tailorml.cli import _render
+from tailorml.errors import SpecError
+
+EXAMPLES = ("customer-service",)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("check")(check)
+    app.command("demo")(demo)
+
+
+def init(
+    ctx: typer.Context,
+    example: str = typer.Option(None, "--example", "-e", help=f"Start from an example: {', '.join(EXAMPLES)}."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing spec."),
+) -> None:
+    """Write a commented tailor.yaml to start from."""
+    from importlib import resources
+
+    state = ctx.obj
+    if example is not None and example not in EXAMPLES:
+        raise SpecError(f"unknown example {example!r}", hint=f"use one of: {', '.join(EXAMPLES)}")
+    target: Path = state.spec_path
+    if target.exists() and not force:
+        raise SpecError(f"{target} already exists", hint="pass --force to overwrite it, or --spec OTHER.yaml")
+    name = f"{example or 'default'}.yaml"
+    text = resources.files("tailorml").joinpath("examples", name).read_text(encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    state.output.result({"written": str(target), "example": example})
+    state.output.print(f"wrote {target}" + (f" (example: {example})" if example else ""))
+    if example == "customer-service":
+        state.output.print("next: tailor data synth   (writes data/customer_service.csv), then tailor check")
+    else:
+        state.output.print("next: edit the columns and file names, then run tailor check")
+
+
+def check(ctx: typer.Context) -> None:
+    """Validate the spec and its data without training or storing anything."""
+    from tailorml.check import check_project
+
+    state = ctx.obj
+    spec = state.spec()
+    with state.output.steps() as on_step:
+        result = check_project(spec, on_step=on_step)
+    state.output.result(result.model_dump(mode="json"))
+    out = state.output
+    out.print(f"spec {state.spec_path}: valid (project {result.project}, hash {result.spec_hash})")
+    if result.objectives:
+        out.print("objectives: " + ", ".join(f"{k} {v}" for k, v in result.objectives.items()))
+    out.print(_render.data_report(result.report))
+    out.print("split: " + ", ".join(f"{k} {v:,}" for k, v in result.split.items()))
+    if result.report.errors:
+        out.print(
+            f"[bold red]{len(result.report.errors)} errors[/]: training is blocked until they are fixed "
+            "(or imported with --allow-errors REASON)"
+        )
+        raise typer.Exit(3)
+    out.print("[green]ready to train[/]")
+
+
+def demo(
+    ctx: typer.Context,
+    folder: Path = typer.Option(Path("tailor-demo"), "--dir", help="Folder to run the demo in."),
+    rows: int = typer.Option(2000, "--rows", min=100, help="Rows of synthetic data."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the synthetic data."),
+) -> None:
+    """Run the loop on synthetic customer-service data in a fresh folder."""
+    from tailorml.demo import run_demo
+
+    state = ctx.obj
+    with state.output.steps() as on_step:
+        result = run_demo(folder, rows=rows, seed=seed, on_step=on_step)
+    train = result.outcome.train
+    state.output.result(
+        {
+            "folder": str(result.folder),
+            "spec": str(result.spec_path),
+            "data": str(result.data_path),
+            "version": train.manifest.model_dump(mode="json"),
+            "report": train.report.model_dump(mode="json"),
+        }
+    )
+    out = state.output
+    out.print(f"spec:  {result.spec_path}")
+    out.print(f"data:  {result.data_path} ({train.manifest.rows:,} rows, synthesized with seed {seed})")
+    stored = "stored as new version" if train.created else "already stored as version"
+    out.print(f"{stored} [bold]{train.manifest.id}[/] in {result.folder / '.tailor' / 'data'}")
+    out.print(_render.data_report(train.report))
+    out.print(_render.class_counts(train.report))
+    for record in train.manifest.splits.values():
+        out.print(
+            "split: "
+            + ", ".join(f"{k} {v:,}" for k, v in record.counts.items())
+            + f" (seed {record.seed}, near-duplicates kept on one side)"
+        )
+    out.print(f"next: cd {result.folder} && tailor data show {train.manifest.id}")

@@ -1,0 +1,1 @@
+"""Data in: read files, check them, version them, split them, synthesize more."""

@@ -1,0 +1,505 @@
+"""``tailor.yaml``: the one place where user input is validated.
+
+The spec is a tree of pydantic models. :func:`load_spec` reads the file safely, validates
+structure and types, then checks what pydantic cannot see (objectives against the metric
+catalog, the hardware profile against the price table). Every problem is reported at once,
+each naming its key path, its line, the value received, what is allowed, and the fix.
+Downstream code trusts a loaded :class:`Spec`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from tailorml.errors import SpecError
+from tailorml.metrics import METRICS
+
+__all__ = ["DEFAULT_SPEC_NAME", "Problem", "Spec", "load_spec", "parse_spec"]
+
+DEFAULT_SPEC_NAME = "tailor.yaml"
+PII_KINDS = ("email", "phone", "card", "iban")
+TASK_KINDS = ("text-classification",)
+_PLANNED_KINDS = ("tabular-classification", "tabular-regression", "image-classification")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Task(_Section):
+    kind: str = Field(
+        "text-classification",
+        description="what the model does; supported: text-classification",
+    )
+    input: str = Field(description="column holding the model input")
+    target: str = Field(description="column holding the label to predict")
+    out_of_scope: str | None = Field(None, description="the label meaning 'none of the above', if the data has one")
+    groups: list[str] = Field(default_factory=list, description="columns to slice quality by, for fairness")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value in TASK_KINDS:
+            return value
+        if value in _PLANNED_KINDS:
+            raise ValueError(f"{value} is planned but not supported yet; use text-classification")
+        raise ValueError(f"must be one of: {', '.join(TASK_KINDS)}; got {value!r}.{_did_you_mean(value, TASK_KINDS)}")
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> Task:
+        if self.input == self.target:
+            raise ValueError(f"task.input and task.target are both {self.input!r}; they must differ")
+        for column in self.groups:
+            if column in (self.input, self.target):
+                raise ValueError(f"task.groups lists {column!r}, which is the input or target column")
+        return self
+
+
+class SplitSpec(_Section):
+    validation: float = Field(0.1, ge=0, lt=1, description="fraction of rows for validation")
+    test: float = Field(0.2, ge=0, lt=1, description="fraction of rows held out for test (unused with data.test)")
+    seed: int = Field(7, description="seed of the split: the same seed gives the same split")
+
+    @model_validator(mode="after")
+    def _leaves_training_rows(self) -> SplitSpec:
+        if self.validation + self.test >= 0.9:
+            raise ValueError(
+                f"validation ({self.validation:g}) + test ({self.test:g}) leave less than 10% of rows "
+                "for training; lower them (0.1 and 0.2 are typical)"
+            )
+        return self
+
+
+class CheckSpec(_Section):
+    max_input_chars: int = Field(1000, gt=0, description="inputs longer than this are flagged")
+    near_duplicate_similarity: float = Field(
+        0.8, ge=0.5, le=1, description="similarity above which two inputs are near-duplicates"
+    )
+    max_imbalance_ratio: float = Field(
+        20, gt=1, description="largest / smallest class size above which imbalance is flagged"
+    )
+
+
+class DataSpec(_Section):
+    train: str = Field(description="training data file: CSV, TSV, JSON Lines or Parquet")
+    test: str | None = Field(None, description="test data file; split off the training data when absent")
+    encoding: str = Field("utf-8", description="text encoding of CSV / JSON Lines files")
+    split: SplitSpec = Field(default_factory=SplitSpec, description="how held-out rows are chosen")  # type: ignore[arg-type]
+    checks: CheckSpec = Field(default_factory=CheckSpec, description="thresholds of the data checks")  # type: ignore[arg-type]
+
+
+class Objective(_Section):
+    min: float | None = Field(None, description="the measured value must be at least this")
+    max: float | None = Field(None, description="the measured value must be at most this")
+
+
+class Budget(_Section):
+    train_minutes: float = Field(30, gt=0, description="wall-clock limit for training all candidates")
+
+
+class Abstain(_Section):
+    target_precision: float | None = Field(
+        None, gt=0, le=1, description="abstain below the confidence that reaches this precision"
+    )
+    coverage: float | None = Field(None, gt=0, le=1, description="answer this share of requests, abstain on the rest")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Abstain:
+        if self.target_precision is not None and self.coverage is not None:
+            raise ValueError("set either target_precision or coverage, not both")
+        if self.target_precision is None and self.coverage is None:
+            raise ValueError("set target_precision (e.g. 0.98) or coverage (e.g. 0.9)")
+        return self
+
+
+class Serving(_Section):
+    abstain: Abstain | None = Field(None, description="when to send a request to human review")
+    log: str = Field(
+        "sqlite:///.tailor/requests.db",
+        description="request log database URL: sqlite:///PATH or postgresql://...",
+    )
+    retention_days: int | None = Field(None, gt=0, description="delete logged requests older than this")
+
+    @field_validator("log")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not re.match(r"^(sqlite:///|postgresql(\+\w+)?://)", value):
+            raise ValueError(f"must be a database URL starting with sqlite:/// or postgresql://; got {value!r}")
+        return value
+
+
+class Drift(_Section):
+    psi_max: float = Field(0.2, gt=0, description="population stability index above which a window alerts")
+
+
+class Monitoring(_Section):
+    window: int = Field(1000, gt=0, description="requests per monitoring window")
+    drift: Drift = Field(default_factory=Drift, description="drift thresholds")  # type: ignore[arg-type]
+
+
+class Privacy(_Section):
+    redact_pii: list[str] = Field(
+        default_factory=list,
+        description="kinds of personal data to replace before storing: true for all "
+        "(email, phone, card, iban) or a list",
+    )
+    drop_columns: list[str] = Field(default_factory=list, description="columns removed before storing")
+
+    @field_validator("redact_pii", mode="before")
+    @classmethod
+    def _kinds(cls, value: Any) -> Any:
+        if value is True:
+            return list(PII_KINDS)
+        if value is False or value is None:
+            return []
+        if isinstance(value, list):
+            for kind in value:
+                if kind not in PII_KINDS:
+                    raise ValueError(
+                        f"unknown kind of personal data {kind!r}; allowed: {', '.join(PII_KINDS)}."
+                        f"{_did_you_mean(str(kind), PII_KINDS)}"
+                    )
+        return value
+
+
+class Spec(_Section):
+    """A validated ``tailor.yaml``. Build one with :func:`load_spec` or :func:`parse_spec`."""
+
+    project: str = Field(description="project name: lowercase letters, digits and dashes")
+    task: Task = Field(description="what the model does and which columns it uses")
+    data: DataSpec = Field(description="where the data is and how it is split and checked")
+    objectives: dict[str, Objective] = Field(
+        default_factory=dict, description="metric name -> {min: x} or {max: x}; each becomes a gate"
+    )
+    hardware: str = Field("cpu-2", description="hardware profile where latency and cost are measured")
+    prices: str | None = Field(None, description="a price table file overriding the shipped one")
+    budget: Budget = Field(default_factory=Budget, description="limits on training")  # type: ignore[arg-type]
+    candidates: Literal["auto"] | list[str] = Field("auto", description="model paths to try: auto, or a list of names")
+    serving: Serving = Field(default_factory=Serving, description="how the chosen model answers")  # type: ignore[arg-type]
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="drift thresholds")  # type: ignore[arg-type]
+    privacy: Privacy = Field(default_factory=Privacy, description="personal data handling")
+
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("project")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", value):
+            suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-") or "my-project"
+            raise ValueError(
+                f"must be lowercase letters, digits and dashes; got {value!r}. Did you mean {suggestion!r}?"
+            )
+        return value
+
+    @field_validator("candidates", mode="before")
+    @classmethod
+    def _candidates(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "auto":
+            raise ValueError(f"must be `auto` or a list of model path names; got {value!r}")
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("is an empty list; name at least one model path, or write `auto`")
+            if not all(isinstance(name, str) for name in value):
+                raise ValueError(f"must list model path names as strings; got {value!r}")
+            if len(set(map(str, value))) != len(value):
+                raise ValueError(f"lists a model path twice: {value}")
+        return value
+
+    @property
+    def root(self) -> Path:
+        """The folder the spec lives in; relative paths in the spec are relative to it."""
+        return self._root
+
+    def resolve(self, relative: str | Path) -> Path:
+        """A path from the spec, made absolute against the spec's folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self._root / path
+
+    def spec_hash(self) -> str:
+        """A short hash of the spec's content, recorded with every run it produces."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+class Problem(BaseModel):
+    """One thing wrong with a spec."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
+
+
+def load_spec(path: str | Path = DEFAULT_SPEC_NAME) -> Spec:
+    """Read and validate a spec file.
+
+    Parameters
+    ----------
+    path:
+        The YAML file; relative paths inside it resolve against its folder.
+
+    Returns
+    -------
+    Spec
+        The validated spec.
+
+    Raises
+    ------
+    SpecError
+        The file is missing, unsafe, not YAML, or invalid; ``details`` lists every problem.
+
+    Example
+    -------
+    >>> spec = load_spec("tailor.yaml")  # doctest: +SKIP
+    >>> spec.objectives["accuracy"].min  # doctest: +SKIP
+    0.9
+    """
+    from tailorml._yaml import read_yaml
+
+    path = Path(path)
+    data, lines = read_yaml(path)
+    return parse_spec(data, root=path.resolve().parent, lines=lines, source=str(path))
+
+
+def parse_spec(
+    data: Any,
+    *,
+    root: Path | None = None,
+    lines: dict[tuple[str, ...], int] | None = None,
+    source: str = DEFAULT_SPEC_NAME,
+) -> Spec:
+    """Validate an already parsed spec (a dict); see :func:`load_spec`."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise SpecError(
+            f"{source} must be a mapping of keys (project, task, data, ...); got {type(data).__name__}",
+            hint="run `tailor init` to see a complete example",
+        )
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem_from_pydantic(err, lines) for err in exc.errors()]
+        raise _spec_error(source, problems) from None
+    spec._root = root or Path.cwd()
+    problems = _semantic_problems(spec, lines)
+    if problems:
+        raise _spec_error(source, problems)
+    return spec
+
+
+def _spec_error(source: str, problems: list[Problem]) -> SpecError:
+    if len(problems) == 1:
+        message = f"{source}: {problems[0]}"
+    else:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        message = f"{source} has {len(problems)} problems:\n{listed}"
+    return SpecError(
+        message,
+        hint="fix the keys named above; `tailor init --example customer-service` writes a valid spec",
+        details=[p.model_dump() for p in problems],
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Turning pydantic's errors into ones that name the key, the value and the fix.
+
+
+def _key_path(loc: tuple[Any, ...]) -> tuple[str, ...]:
+    # Union members add their type name to the location ("list[str]", "literal['auto']").
+    return tuple(str(part) for part in loc if not (isinstance(part, str) and "[" in part))
+
+
+def _format_path(parts: tuple[str, ...]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
+
+
+def _first_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _parent_model(parts: tuple[str, ...]) -> type[BaseModel] | None:
+    """The model class that holds the last key of ``parts``."""
+    model: type[BaseModel] | None = Spec
+    for i, part in enumerate(parts[:-1]):
+        if model is None:
+            return None
+        if model is Spec and part == "objectives":  # objectives.<metric>.<bound>
+            return Objective if len(parts) == i + 3 else None
+        field = model.model_fields.get(part)
+        model = _first_model(field.annotation) if field else None
+    return model
+
+
+def _problem_from_pydantic(err: Any, lines: dict[tuple[str, ...], int]) -> Problem:
+    parts = _key_path(tuple(err["loc"]))
+    path = _format_path(parts)
+    line = lines.get(parts) or lines.get(parts[:-1])
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        parent = _parent_model(parts)
+        allowed = list(parent.model_fields) if parent else []
+        key = parts[-1] if parts else "?"
+        where = _format_path(parts[:-1]) or "the top level"
+        message = f"unknown key {key!r} in {where}"
+        if allowed:
+            message += f"; allowed: {', '.join(allowed)}.{_did_you_mean(key, allowed)}"
+        return Problem(path=path, message=message, line=line)
+    if kind == "missing":
+        parent = _parent_model(parts)
+        field = parent.model_fields.get(parts[-1]) if parent and parts else None
+        what = f" ({field.description})" if field and field.description else ""
+        return Problem(path=path, message=f"is required{what}; add it", line=line)
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return Problem(
+            path=path,
+            message=f"must be a mapping of keys; got {_show(value)}",
+            line=line,
+        )
+    message = str(err["msg"])
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    message = message.replace("Input should be", "must be")
+    if kind != "value_error" and "got" not in message:
+        message += f"; got {_show(value)}"
+    return Problem(path=path, message=message, line=line)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _did_you_mean(value: str, allowed: Any) -> str:
+    """' Did you mean X?' for the closest allowed value, or ''; goes after a full stop."""
+    close = difflib.get_close_matches(value, list(allowed), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+# ---------------------------------------------------------------------------------------
+# Checks that need the whole spec or the catalogs.
+
+
+def _semantic_problems(spec: Spec, lines: dict[tuple[str, ...], int]) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, objective in spec.objectives.items():
+        problems.extend(_objective_problems(spec, name, objective, lines))
+    problems.extend(_hardware_problems(spec, lines))
+    return problems
+
+
+def _objective_problems(
+    spec: Spec, name: str, objective: Objective, lines: dict[tuple[str, ...], int]
+) -> list[Problem]:
+    base = ("objectives", name)
+    info = METRICS.get(name)
+    if info is None:
+        return [
+            Problem(
+                path=_format_path(base),
+                message=f"unknown metric {name!r}.{_did_you_mean(name, METRICS)} Known metrics: {', '.join(METRICS)}",
+                line=lines.get(base),
+            )
+        ]
+    problems = []
+    wrong = "max" if info.bound == "min" else "min"
+    if getattr(objective, wrong) is not None:
+        better = "higher" if info.bound == "min" else "lower"
+        problems.append(
+            Problem(
+                path=_format_path((*base, wrong)),
+                message=f"{name} is {better}-is-better, so its objective is a `{info.bound}`; "
+                f"write {name}: {{{info.bound}: {getattr(objective, wrong):g}}}",
+                line=lines.get((*base, wrong)),
+            )
+        )
+    value = getattr(objective, info.bound)
+    if value is None:
+        if not problems:
+            problems.append(
+                Problem(
+                    path=_format_path(base),
+                    message=f"sets no bound; write {name}: {{{info.bound}: <value>}}",
+                    line=lines.get(base),
+                )
+            )
+        return problems
+    where = _format_path((*base, info.bound))
+    line = lines.get((*base, info.bound))
+    if info.is_fraction and not 0 <= value <= 1:
+        hint = f" Did you mean {value / 100:g}?" if 1 < value <= 100 else ""
+        problems.append(Problem(path=where, message=f"must be in [0, 1]; got {value:g}.{hint}", line=line))
+    elif info.low is not None and value < info.low:
+        problems.append(Problem(path=where, message=f"must be at least {info.low:g}; got {value:g}", line=line))
+    elif info.bound == "max" and info.low is not None and value <= info.low and not info.is_fraction:
+        problems.append(
+            Problem(
+                path=where,
+                message=f"{name} is always above {info.low:g}{info.unit and ' ' + info.unit}, so "
+                f"max {value:g} cannot be met; set a positive limit",
+                line=line,
+            )
+        )
+    if info.requires == "out_of_scope" and spec.task.out_of_scope is None:
+        problems.append(
+            Problem(
+                path=_format_path(base),
+                message=f"{name} needs task.out_of_scope (the label meaning 'none of the above'); "
+                "set it, or drop this objective",
+                line=lines.get(base),
+            )
+        )
+    if info.requires == "groups" and not spec.task.groups:
+        problems.append(
+            Problem(
+                path=_format_path(base),
+                message=f"{name} needs task.groups (the columns to compare groups by); set it, or drop this objective",
+                line=lines.get(base),
+            )
+        )
+    return problems
+
+
+def _hardware_problems(spec: Spec, lines: dict[tuple[str, ...], int]) -> list[Problem]:
+    from tailorml.hardware import load_price_table
+
+    try:
+        table = load_price_table(spec.resolve(spec.prices) if spec.prices else None)
+    except SpecError as exc:
+        return [Problem(path="prices", message=exc.message, line=lines.get(("prices",)))]
+    if spec.hardware in table.profiles:
+        return []
+    return [
+        Problem(
+            path="hardware",
+            message=f"unknown hardware profile {spec.hardware!r}.{_did_you_mean(spec.hardware, table.profiles)} "
+            f"Profiles in the price table ({table.as_of}): {', '.join(table.profiles)}",
+            line=lines.get(("hardware",)),
+        )
+    ]
