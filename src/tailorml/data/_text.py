@@ -72,7 +72,6 @@ def _normalize_chunk(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     row_kept_start = np.concatenate(([0], kept_before))[offsets[:-1]]
     row_kept_end = kept_before[offsets[1:] - 1] if len(data) else np.zeros(n_rows, np.int64)
     row_kept_end = np.where(lengths > 0, row_kept_end, row_kept_start)
-    pos = np.arange(len(data))
     next_is_sep = np.zeros(len(data), dtype=bool)
     next_is_sep[:-1] = ~keep_byte[1:]
     is_row_last = np.zeros(len(data), dtype=bool)
@@ -85,10 +84,15 @@ def _normalize_chunk(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray,
     )
     mask = keep_byte | sep_kept
     result = np.where(keep_byte, data, _SPACE)[mask]
-    del pos
-    new_lengths = np.add.reduceat(mask, offsets[:-1]) if len(data) else np.zeros(n_rows, np.int64)
-    new_lengths = np.where(lengths > 0, new_lengths, 0)
-    return result, new_lengths.astype(np.int64)
+    new_lengths = _segment_sums(mask.astype(np.int64), offsets)
+    return result, new_lengths
+
+
+def _segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sum of ``values[offsets[i]:offsets[i + 1]]`` for every row; 0 for empty rows."""
+    padded = np.append(values, values.dtype.type(0))  # so an empty last row indexes in bounds
+    sums = np.add.reduceat(padded, offsets[:-1])
+    return np.where(np.diff(offsets) > 0, sums, values.dtype.type(0))
 
 
 def normalize(values: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
@@ -113,8 +117,7 @@ def row_hashes(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
             weights = (pos_in_row.astype(np.uint64) * np.uint64(2) + np.uint64(1)) * _MULT
             terms = (chunk + np.uint64(1)) * weights
             terms ^= terms >> np.uint64(29)
-            sums = np.add.reduceat(terms, rel[:-1]) if hi > lo else np.zeros(stop - start, np.uint64)
-            sums = np.where(lengths > 0, sums, np.uint64(0))
+            sums = _segment_sums(terms, rel)
             h = (sums ^ lengths.astype(np.uint64)) * _MULT
             out[start:stop] = h ^ (h >> np.uint64(32))
     return out

@@ -180,6 +180,10 @@ def _clip(text: str | None, width: int = 120) -> str | None:
     return text[: width - 1] + "…"
 
 
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n:,} {singular if n == 1 else plural}"
+
+
 def _ok(name: str, message: str) -> CheckResult:
     return CheckResult(name=name, status="ok", count=0, message=message)
 
@@ -205,7 +209,7 @@ def _missing_labels(ctx: _Context) -> CheckResult:
         name="missing_labels",
         status="error",
         count=int(missing.size),
-        message=f"{missing.size:,} rows have no label",
+        message=f"{_count(missing.size, 'row has', 'rows have')} no label",
         hint="label them, or drop them before importing",
         examples=ctx.examples(missing),
     )
@@ -224,7 +228,7 @@ def _empty_inputs(ctx: _Context, norm_offsets: np.ndarray) -> CheckResult:
         name="empty_inputs",
         status="error",
         count=int(empty.size),
-        message=f"{empty.size:,} inputs are empty or only whitespace",
+        message=f"{_count(empty.size, 'input is', 'inputs are')} empty or only whitespace",
         hint="remove those rows: a model cannot learn a label from nothing",
         examples=ctx.examples(empty),
     )
@@ -238,7 +242,7 @@ def _exact_duplicates(ctx: _Context) -> CheckResult:
         name="exact_duplicates",
         status="warning",
         count=int(dup.size),
-        message=f"{dup.size:,} rows repeat an earlier input exactly",
+        message=f"{_count(dup.size, 'row repeats', 'rows repeat')} an earlier input exactly",
         hint="duplicates weigh some inputs more than others; drop them unless that is intended",
         examples=ctx.examples(dup),
     )
@@ -253,7 +257,8 @@ def _near_duplicates(ctx: _Context) -> CheckResult:
         name="near_duplicates",
         status="info",
         count=int(near.size),
-        message=f"{near.size:,} rows nearly repeat an earlier input (case, punctuation, small edits)",
+        message=f"{_count(near.size, 'row nearly repeats', 'rows nearly repeat')} an earlier input "
+        "(case, punctuation, small edits)",
         hint="near-duplicates are kept on the same side of the split, so they cannot leak",
         examples=ctx.examples(near),
     )
@@ -274,7 +279,7 @@ def _conflicting_labels(ctx: _Context) -> CheckResult:
         name="conflicting_labels",
         status="error",
         count=int(rows.size),
-        message=f"{n_inputs:,} inputs appear with different labels ({rows.size:,} rows)",
+        message=f"{_count(n_inputs, 'input appears', 'inputs appear')} with different labels ({rows.size:,} rows)",
         hint="decide the right label for each and fix the file; ambiguous pairs of labels may need clearer definitions",
         examples=ctx.examples(rows[order], limit=MAX_EXAMPLES * 2),
     )
@@ -318,12 +323,16 @@ def _imbalance(counts: dict[str, int], settings: CheckSettings) -> CheckResult:
     status: Status = "warning" if ratio > settings.max_imbalance_ratio else "ok"
     most = max(counts, key=lambda k: counts[k])
     least = min(counts, key=lambda k: counts[k])
+    message = (
+        f"{len(counts)} classes of {largest:,} rows each"
+        if largest == smallest
+        else f"{len(counts)} classes; largest {most!r} ({largest:,}) / smallest {least!r} ({smallest:,}) = {ratio:.1f}x"
+    )
     return CheckResult(
         name="class_balance",
         status=status,
         count=0 if status == "ok" else counts[least],
-        message=f"{len(counts)} classes; largest {most!r} ({largest:,}) / smallest {least!r} "
-        f"({smallest:,}) = {ratio:.1f}x",
+        message=message,
         hint=None
         if status == "ok"
         else f"above data.checks.max_imbalance_ratio ({settings.max_imbalance_ratio:g}); "
@@ -399,7 +408,8 @@ def _unseen_test_labels(
         name="unseen_test_labels",
         status="error",
         count=int(rows.size),
-        message=f"{rows.size:,} test rows have labels never seen in training: {', '.join(unseen[:10])}",
+        message=f"{_count(rows.size, 'test row has a label', 'test rows have labels')} never seen in training: "
+        f"{', '.join(unseen[:10])}",
         hint="add training examples of those labels, or remove them from the test file",
         examples=[
             {
@@ -430,7 +440,8 @@ def _leakage(
                 name="leakage_exact",
                 status="error",
                 count=int(exact_rows.size),
-                message=f"{exact_rows.size:,} test inputs also appear in training data",
+                message=f"{_count(exact_rows.size, 'test input also appears', 'test inputs also appear')} "
+                "in training data",
                 hint="remove them from the test file (or from training): scores on them are not "
                 "a measure of generalization",
                 examples=example(exact_rows),
@@ -444,7 +455,8 @@ def _leakage(
                 name="leakage_near",
                 status="warning",
                 count=int(near_rows.size),
-                message=f"{near_rows.size:,} test inputs are near-duplicates of training inputs",
+                message=_count(near_rows.size, "test input is a near-duplicate", "test inputs are near-duplicates")
+                + " of training inputs",
                 hint="scores on these overstate quality on new inputs; consider removing them",
                 examples=example(near_rows),
             )

@@ -31,16 +31,20 @@ phone
       (``+44 20 7946 0958``, ``+1 555 123 4567``, ``+4915112345678``);
     - an area code in parentheses then groups (``(555) 123-4567``);
     - a trunk prefix ``0`` and 1-4 more digits, then groups separated by spaces, slashes
-      or dashes (``030 1234567``, ``020 7946 0958``, ``0171/1234567``);
-    - North American ``555-123-4567`` / ``555.123.4567`` / ``555 123 4567`` and the local
-      ``555-1234``.
+      or dashes (``030 1234567``, ``020 7946 0958``, ``0171/1234567``), unless its groups
+      start 2, 1-2 and 4 digits long: that is a date (``05-01-2024``, ``05/1/2024 12``);
+    - North American ``555-123-4567`` / ``555.123.4567`` / ``555 123 4567``.
 
-    A single run of digits without ``+`` (``order 1234567``, ``#123456``, ``20240105``),
-    amounts (``$1,299.00``) and dates shaped ``2024-01-05`` or ``05/01/2024`` are not
-    phones. Ambiguity remains: ``0800-1700`` reads as a phone number.
+    Not phones: one run of digits without ``+`` (``order 1234567``, ``#123456``,
+    ``20240105``), amounts (``$1,299.00``), dates (``2024-01-05``, ``05/01/2024``), ranges
+    and 7-digit local numbers alike (``250-1200``, ``555-1234``).
 
-Items never overlap: emails are found first, then IBANs, cards and phones, each in the
-text left over by the kinds before it, so a valid card is never also reported as a phone.
+Items never overlap: emails are claimed first, then IBANs, cards and phones, each kind
+searching only the text the kinds before it left, so a valid card is never also a phone.
+
+Known ambiguities: ``0800-1700`` reads as a phone number; a Luhn-valid 13-19 digit
+identifier (an EAN-13 barcode, a millisecond timestamp) reads as a card, as does a
+13-15 digit phone number without ``+`` written in card-like groups that passes Luhn.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ PII_KINDS = ("email", "phone", "card", "iban")
 _PRIORITY = ("email", "iban", "card", "phone")
 _PLACEHOLDERS = {"email": "[EMAIL]", "phone": "[PHONE]", "card": "[CARD]", "iban": "[IBAN]"}
 
-Span = tuple[int, int, str]
+_Span = tuple[int, int, str]
 
 # --- strict patterns (Python ``re``) -----------------------------------------------------
 
@@ -110,7 +114,7 @@ _PREFILTERS = {
         r"\+[0-9][0-9 ().-]{6}"  # 7+ digits, so 7+ characters after the '+'
         r"|\([0-9]{2,5}\)[ .-]?[0-9]"
         r"|0[0-9]{2,4}[ /-][0-9]"
-        # '0d' then a 1-2 digit group leaves a date (05-01-2024) unless group 3 is not 4 long.
+        # '0d', a 1-2 digit group, then 4 digits is a date (05-01-2024): any other third group.
         r"|0[0-9][ /-](?:[0-9]{3}|[0-9]{1,2}[ /-](?:[0-9]{5}|[0-9]{1,3}(?:[^0-9]|$)))"
         r"|[0-9]{3}[-. ][0-9]{3}[-. ][0-9]{4}"
         r")"
@@ -127,9 +131,7 @@ class PiiFinding:
     examples: list[int]
 
 
-def find_pii(
-    texts: Any, *, kinds: Iterable[str] | str = PII_KINDS, max_examples: int = 5
-) -> list[PiiFinding]:
+def find_pii(texts: Any, *, kinds: Iterable[str] | str = PII_KINDS, max_examples: int = 5) -> list[PiiFinding]:
     """Count the rows holding each kind of personal data.
 
     Parameters
@@ -161,11 +163,7 @@ def find_pii(
     rows, _, found = _scan(_to_arrow(texts), wanted)
     findings = []
     for kind in wanted:
-        hits = [
-            int(row)
-            for row, spans in zip(rows, found, strict=True)
-            if any(s[2] == kind for s in spans)
-        ]
+        hits = [int(row) for row, spans in zip(rows, found, strict=True) if any(s[2] == kind for s in spans)]
         if hits:
             findings.append(PiiFinding(kind=kind, rows=len(hits), examples=hits[:max_examples]))
     return findings
@@ -226,9 +224,7 @@ def _check_kinds(kinds: Iterable[str] | str) -> tuple[str, ...]:
         if kind not in PII_KINDS:
             close = get_close_matches(kind, PII_KINDS, n=1) if isinstance(kind, str) else []
             hint = f"Did you mean {close[0]!r}?" if close else "Drop it or fix the spelling."
-            raise SpecError(
-                f"PII kind must be one of {', '.join(PII_KINDS)}; got {kind!r}.", hint=hint
-            )
+            raise SpecError(f"PII kind must be one of {', '.join(PII_KINDS)}; got {kind!r}.", hint=hint)
     if not given:
         raise SpecError(
             "kinds must name at least one PII kind; got none.",
@@ -253,9 +249,7 @@ def _to_arrow(texts: Any) -> pa.Array | pa.ChunkedArray:
         texts = texts.cast(kind)
     if pa.types.is_null(kind):
         return texts.cast(pa.string())
-    if not (
-        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
-    ):
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)):
         raise DataError(
             f"PII detection needs a column of strings; got Arrow type {kind}.",
             hint="Cast the column to strings first, or leave it out of PII checks.",
@@ -263,9 +257,7 @@ def _to_arrow(texts: Any) -> pa.Array | pa.ChunkedArray:
     return texts
 
 
-def _scan(
-    array: pa.Array | pa.ChunkedArray, kinds: Sequence[str]
-) -> tuple[np.ndarray, list[str], list[list[Span]]]:
+def _scan(array: pa.Array | pa.ChunkedArray, kinds: Sequence[str]) -> tuple[np.ndarray, list[str], list[list[_Span]]]:
     """Return candidate row indices, their texts and the spans of ``kinds`` each holds."""
     if pa.types.is_string_view(array.type):
         array = array.cast(pa.large_string())
@@ -291,9 +283,9 @@ def _scan(
     return rows, texts, found
 
 
-def _find_spans(text: str, finders: Sequence[str]) -> list[Span]:
+def _find_spans(text: str, finders: Sequence[str]) -> list[_Span]:
     """Find non-overlapping items, each kind searching the text earlier kinds left."""
-    spans: list[Span] = []
+    spans: list[_Span] = []
     for kind in finders:
         if spans:
             text = _blank(text, spans)
@@ -301,14 +293,14 @@ def _find_spans(text: str, finders: Sequence[str]) -> list[Span]:
     return sorted(spans)
 
 
-def _blank(text: str, spans: list[Span]) -> str:
+def _blank(text: str, spans: list[_Span]) -> str:
     """Overwrite ``spans`` with NUL characters, keeping every offset in place."""
     for start, end, _ in spans:
         text = text[:start] + "\0" * (end - start) + text[end:]
     return text
 
 
-def _redact(text: str, spans: list[Span]) -> str:
+def _redact(text: str, spans: list[_Span]) -> str:
     parts, last = [], 0
     for start, end, kind in spans:
         parts += [text[last:start], _PLACEHOLDERS[kind]]
@@ -358,14 +350,14 @@ def _cards(text: str) -> list[tuple[int, int]]:
         digits = run.group()
         if digits.startswith("+") or len(digits) - digits.count(" ") - digits.count("-") < 13:
             continue
-        groups = [
-            (run.start() + g.start(), run.start() + g.end())
-            for g in _DIGIT_GROUP.finditer(run.group())
-        ]
-        sizes = [stop - start for start, stop in groups]
+        groups = [(run.start() + g.start(), run.start() + g.end()) for g in _DIGIT_GROUP.finditer(digits)]
+        # before[i]: digits in the groups before group i, so a window's count is a difference.
+        before = [0]
+        for start, stop in groups:
+            before.append(before[-1] + stop - start)
         first = 0
-        while first < len(groups):
-            end = _card_end(text, groups, sizes, first)
+        while first < len(groups) and before[-1] - before[first] >= 13:
+            end = _card_end(text, groups, before, first)
             if end is None:
                 first += 1
             else:
@@ -374,30 +366,29 @@ def _cards(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _card_end(text: str, groups: list[tuple[int, int]], sizes: list[int], first: int) -> int | None:
+def _card_end(text: str, groups: list[tuple[int, int]], before: list[int], first: int) -> int | None:
     """Index of the last group of the longest card starting at group ``first``, if any."""
     last = first
     # Groups before the last one must hold 4-6 digits; stop extending once that fails.
-    while last + 1 < len(groups) and 4 <= sizes[last] <= 6 and sum(sizes[first : last + 2]) <= 19:
+    while (
+        last + 1 < len(groups) and 4 <= before[last + 1] - before[last] <= 6 and before[last + 2] - before[first] <= 19
+    ):
         last += 1
     for end in range(last, first - 1, -1):
-        count = sum(sizes[first : end + 1])
+        count = before[end + 1] - before[first]
         if count < 13:
             break
-        if count > 19:
-            continue
-        digits = "".join(text[start:stop] for start, stop in groups[first : end + 1])
-        if _luhn_ok(digits):
+        if count <= 19 and _luhn_ok("".join(text[start:stop] for start, stop in groups[first : end + 1])):
             return end
     return None
 
 
+_LUHN_DOUBLE = str.maketrans("0123456789", "0246813579")
+
+
 def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if i % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
+    """Luhn check: double every second digit from the right (digit sum), total ends in 0."""
+    return sum(map(int, digits[-1::-2] + digits[-2::-2].translate(_LUHN_DOUBLE))) % 10 == 0
 
 
 def _phones(text: str) -> list[tuple[int, int]]:

@@ -189,8 +189,7 @@ def _parse_schema(raw: Any, source: str) -> IntentSchema:
     if not isinstance(intents_raw, list) or not intents_raw:
         raise DataError(f"{source}: intents must be a non-empty list", hint="add intents: [{name: ..., ...}]")
     intents = tuple(
-        _parse_intent(item, f"intents[{i}]", slots, source, allowed=_INTENT_KEYS)
-        for i, item in enumerate(intents_raw)
+        _parse_intent(item, f"intents[{i}]", slots, source, allowed=_INTENT_KEYS) for i, item in enumerate(intents_raw)
     )
     oos_raw = raw.get("out_of_scope")
     if not isinstance(oos_raw, dict):
@@ -212,9 +211,7 @@ def _parse_schema(raw: Any, source: str) -> IntentSchema:
                     hint="a template must belong to one label; reword or remove one copy",
                 )
             owner[template] = intent.name
-    return IntentSchema(
-        name=str(raw.get("name", Path(source).stem)), intents=intents, slots=slots, out_of_scope=oos
-    )
+    return IntentSchema(name=str(raw.get("name", Path(source).stem)), intents=intents, slots=slots, out_of_scope=oos)
 
 
 def _require(ok: bool, message: str, hint: str) -> None:
@@ -223,17 +220,10 @@ def _require(ok: bool, message: str, hint: str) -> None:
 
 
 def _parse_slot(name: str, spec: Any, source: str) -> SlotSpec:
-    if (
-        isinstance(spec, dict)
-        and set(spec) == {"pattern"}
-        and isinstance(spec["pattern"], str)
-        and spec["pattern"]
-    ):
+    if isinstance(spec, dict) and set(spec) == {"pattern"} and isinstance(spec["pattern"], str) and spec["pattern"]:
         return SlotSpec(name, pattern=spec["pattern"])
     _require(
-        isinstance(spec, list)
-        and bool(spec)
-        and all(isinstance(v, str) and _SLOT_VALUE.match(v) for v in spec),
+        isinstance(spec, list) and bool(spec) and all(isinstance(v, str) and _SLOT_VALUE.match(v) for v in spec),
         f"{source}: slot '{name}' must be a non-empty list of strings or {{pattern: '...'}}; got {spec!r}",
         'quote values YAML would read as numbers or times ("6:30"); drop empty values and braces',
     )
@@ -245,9 +235,7 @@ _INTENT_KEYS = frozenset({"name", "description", "examples", "templates", "weigh
 _OOS_KEYS = frozenset({"name", "label", "description", "examples", "templates"})
 
 
-def _parse_intent(
-    item: Any, where: str, slots: Mapping[str, SlotSpec], source: str, allowed: frozenset[str]
-) -> Intent:
+def _parse_intent(item: Any, where: str, slots: Mapping[str, SlotSpec], source: str, allowed: frozenset[str]) -> Intent:
     ok = isinstance(item, dict) and isinstance(item.get("name"), str) and bool(item["name"])
     _require(ok, f"{source}: {where} needs a name", "give every intent a name, description and templates")
     name, description = item["name"], item.get("description")
