@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from tailorml.data import pii
 from tailorml.data.pii import PII_KINDS, PiiFinding, find_pii, pii_mask, redact_pii
 from tailorml.errors import DataError, SpecError
 
@@ -42,6 +45,7 @@ NEGATIVES = [
     "founded in 2024, moved 1999",
     "costs $1,299.00 or €1.299,00",
     "delivered 2024-01-05",
+    "delivered 05-01-2024 3 items",
     "delivered 05/01/2024 at 10:30",
     "order 1234567",
     "ref 20240105",
@@ -79,6 +83,48 @@ def test_a_valid_card_is_never_also_a_phone() -> None:
     assert _kinds("0400 1234 5678 90") == ["phone"]
     assert pii_mask(["4111 1111 1111 1111 030 1234567"], "phone").tolist() == [True]
     assert redact_pii(["4111 1111 1111 1111 030 1234567"]).to_pylist() == ["[CARD] [PHONE]"]
+
+
+def test_a_phone_right_after_a_date_is_still_found() -> None:
+    assert redact_pii(["on 05-01-2024 030 1234567"]).to_pylist() == ["on 05-01-2024 [PHONE]"]
+
+
+def test_luhn_matches_the_textbook_loop() -> None:
+    def luhn(digits: str) -> bool:
+        total = 0
+        for i, char in enumerate(reversed(digits)):
+            value = int(char) * (2 if i % 2 else 1)
+            total += value - 9 if value > 9 else value
+        return total % 10 == 0
+
+    rng = random.Random(0)
+    for _ in range(2000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 19)))
+        assert pii._luhn_ok(digits) == luhn(digits), digits
+
+
+def _fuzz_texts(n: int) -> list[str]:
+    pieces = [*"0145 -/.,:+()@#$€_\n", "00", "05", "030", "555", "1234", "4111", "2024", "GB", "DE89"]
+    pieces += ["aZ", "x.com", "12345678", "4111111111111111", "WEST1234", "GB82WEST12345698765432"]
+    rng = random.Random(7)
+    return ["".join(rng.choices(pieces, k=rng.randint(1, 20))) for _ in range(n)]
+
+
+def test_prefilters_pick_every_row_the_strict_rules_match() -> None:
+    # Speed rests on this: rows the loose RE2 pattern skips never reach the strict rules.
+    texts = _fuzz_texts(4000)
+    for kind, finder in pii._FINDERS.items():
+        picked = pc.match_substring_regex(pa.array(texts), pii._PREFILTERS[kind]).to_pylist()
+        missed = [t for t, hit in zip(texts, picked, strict=True) if not hit and finder(t)]
+        assert missed == [], kind
+
+
+def test_asking_for_fewer_kinds_gives_the_same_answer_for_them() -> None:
+    texts = _fuzz_texts(4000)
+    everything = {f.kind: f for f in find_pii(texts, max_examples=10_000)}
+    assert set(everything) == set(PII_KINDS)
+    for kind in PII_KINDS:
+        assert find_pii(texts, kinds=[kind], max_examples=10_000) == [everything[kind]]
 
 
 def test_counts_rows_and_keeps_ascending_examples() -> None:
@@ -175,9 +221,7 @@ def test_accepts_lists_pandas_and_arrow(make) -> None:
 
 
 def test_pandas_missing_values_are_nulls() -> None:
-    assert find_pii(pd.Series(["a@example.com", np.nan, None])) == [
-        PiiFinding(kind="email", rows=1, examples=[0])
-    ]
+    assert find_pii(pd.Series(["a@example.com", np.nan, None])) == [PiiFinding(kind="email", rows=1, examples=[0])]
 
 
 def test_empty_inputs() -> None:

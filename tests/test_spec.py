@@ -199,3 +199,12 @@ def test_spec_hash_is_stable_and_sensitive() -> None:
     a, b = parse_spec(minimal()), parse_spec(minimal())
     assert a.spec_hash() == b.spec_hash()
     assert parse_spec(minimal(hardware="cpu-4")).spec_hash() != a.spec_hash()
+
+
+def test_settings_reference_in_docs_is_generated_from_the_models() -> None:
+    from tailorml._spec_docs import spec_reference
+
+    docs = Path(__file__).parents[1] / "docs" / "spec.md"
+    assert docs.read_text(encoding="utf-8") == spec_reference(), (
+        "docs/spec.md is stale: python -m tailorml._spec_docs > docs/spec.md"
+    )
