@@ -36,7 +36,7 @@ def run_demo(
     from tailorml.data.synth import synthesize
 
     step = on_step or (lambda _name: None)
-    folder = Path(folder)
+    folder = Path(folder).resolve()
     _claim(folder)
     spec_path = folder / DEFAULT_SPEC_NAME
     spec_path.write_text(
@@ -48,7 +48,7 @@ def run_demo(
     data_path = spec.resolve(spec.data.train)
     write_frame(synthesize(rows, seed=seed), data_path)
     outcome = import_data(spec, on_step=on_step)
-    return DemoResult(folder=folder.resolve(), spec_path=spec_path, data_path=data_path, outcome=outcome)
+    return DemoResult(folder=folder, spec_path=spec_path, data_path=data_path, outcome=outcome)
 
 
 def _claim(folder: Path) -> None:

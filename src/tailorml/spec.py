@@ -293,15 +293,16 @@ def parse_spec(
             f"{source} must be a mapping of keys (project, task, data, ...); got {type(data).__name__}",
             hint="run `tailor init` to see a complete example",
         )
+    root = root or Path.cwd()
+    problems = _catalog_problems(data, root, lines)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem_from_pydantic(err, lines) for err in exc.errors()]
-        raise _spec_error(source, problems) from None
-    spec._root = root or Path.cwd()
-    problems = _semantic_problems(spec, lines)
+        problems = [_problem_from_pydantic(err, lines) for err in exc.errors()] + problems
     if problems:
+        problems.sort(key=lambda p: p.line or 0)
         raise _spec_error(source, problems)
+    spec._root = root
     return spec
 
 
@@ -406,16 +407,31 @@ def _did_you_mean(value: str, allowed: Any) -> str:
 # Checks that need the whole spec or the catalogs.
 
 
-def _semantic_problems(spec: Spec, lines: dict[tuple[str, ...], int]) -> list[Problem]:
+def _catalog_problems(data: dict[str, Any], root: Path, lines: dict[tuple[str, ...], int]) -> list[Problem]:
+    """Objectives against the metric catalog, hardware against the price table.
+
+    Run on the raw mapping, so these are reported together with any structural problems.
+    """
     problems: list[Problem] = []
-    for name, objective in spec.objectives.items():
-        problems.extend(_objective_problems(spec, name, objective, lines))
-    problems.extend(_hardware_problems(spec, lines))
+    objectives = data.get("objectives")
+    raw_task = data.get("task")
+    task: dict[str, Any] = raw_task if isinstance(raw_task, dict) else {}
+    if isinstance(objectives, dict):
+        for name, bounds in objectives.items():
+            bounds = bounds if isinstance(bounds, dict) else {}
+            problems.extend(_objective_problems(str(name), bounds, task, lines))
+    hardware, prices = data.get("hardware", "cpu-2"), data.get("prices")
+    if isinstance(hardware, str) and (prices is None or isinstance(prices, str)):
+        problems.extend(_hardware_problems(hardware, prices, root, lines))
     return problems
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _objective_problems(
-    spec: Spec, name: str, objective: Objective, lines: dict[tuple[str, ...], int]
+    name: str, bounds: dict[str, Any], task: dict[str, Any], lines: dict[tuple[str, ...], int]
 ) -> list[Problem]:
     base = ("objectives", name)
     info = METRICS.get(name)
@@ -429,19 +445,20 @@ def _objective_problems(
         ]
     problems = []
     wrong = "max" if info.bound == "min" else "min"
-    if getattr(objective, wrong) is not None:
+    wrong_value = _number(bounds.get(wrong))
+    if wrong_value is not None:
         better = "higher" if info.bound == "min" else "lower"
         problems.append(
             Problem(
                 path=_format_path((*base, wrong)),
                 message=f"{name} is {better}-is-better, so its objective is a `{info.bound}`; "
-                f"write {name}: {{{info.bound}: {getattr(objective, wrong):g}}}",
+                f"write {name}: {{{info.bound}: {wrong_value:g}}}",
                 line=lines.get((*base, wrong)),
             )
         )
-    value = getattr(objective, info.bound)
+    value = _number(bounds.get(info.bound))
     if value is None:
-        if not problems:
+        if not problems and info.bound not in bounds:
             problems.append(
                 Problem(
                     path=_format_path(base),
@@ -466,7 +483,7 @@ def _objective_problems(
                 line=line,
             )
         )
-    if info.requires == "out_of_scope" and spec.task.out_of_scope is None:
+    if info.requires == "out_of_scope" and task.get("out_of_scope") is None:
         problems.append(
             Problem(
                 path=_format_path(base),
@@ -475,7 +492,7 @@ def _objective_problems(
                 line=lines.get(base),
             )
         )
-    if info.requires == "groups" and not spec.task.groups:
+    if info.requires == "groups" and not task.get("groups"):
         problems.append(
             Problem(
                 path=_format_path(base),
@@ -486,19 +503,21 @@ def _objective_problems(
     return problems
 
 
-def _hardware_problems(spec: Spec, lines: dict[tuple[str, ...], int]) -> list[Problem]:
+def _hardware_problems(
+    hardware: str, prices: str | None, root: Path, lines: dict[tuple[str, ...], int]
+) -> list[Problem]:
     from tailorml.hardware import load_price_table
 
     try:
-        table = load_price_table(spec.resolve(spec.prices) if spec.prices else None)
+        table = load_price_table(root / Path(prices).expanduser() if prices else None)
     except SpecError as exc:
         return [Problem(path="prices", message=exc.message, line=lines.get(("prices",)))]
-    if spec.hardware in table.profiles:
+    if hardware in table.profiles:
         return []
     return [
         Problem(
             path="hardware",
-            message=f"unknown hardware profile {spec.hardware!r}.{_did_you_mean(spec.hardware, table.profiles)} "
+            message=f"unknown hardware profile {hardware!r}.{_did_you_mean(hardware, table.profiles)} "
             f"Profiles in the price table ({table.as_of}): {', '.join(table.profiles)}",
             line=lines.get(("hardware",)),
         )

@@ -14,8 +14,31 @@ from tailorml.errors import TailorError
 __all__ = ["app", "main"]
 
 
+_GLOBAL_FLAGS = {"--json", "--quiet", "-q", "--debug"}
+_GLOBAL_WITH_VALUE = {"--spec", "-s"}
+
+
 class _Group(TyperGroup):
-    """Turns a TailorError from any command into its message and exit code."""
+    """Accepts global options anywhere on the line; turns a TailorError into its message and exit code."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        front: list[str] = []
+        rest: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                rest.extend(args[i:])
+                break
+            if arg in _GLOBAL_FLAGS or arg.startswith("--spec="):
+                front.append(arg)
+            elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
+                front.extend(args[i : i + 2])
+                i += 1
+            else:
+                rest.append(arg)
+            i += 1
+        return super().parse_args(ctx, front + rest)
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:

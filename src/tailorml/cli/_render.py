@@ -84,12 +84,12 @@ def _checks(m: Manifest) -> Text:
         return Text("not run", style="dim")
     errors, warnings = m.checks["errors"], m.checks["warnings"]
     if errors:
-        text = Text(f"{errors} errors", style="bold red")
+        text = Text(f"{errors} error{'s' if errors != 1 else ''}", style="bold red")
         if m.override:
             text.append(" (overridden)", style="yellow")
         return text
     if warnings:
-        return Text(f"{warnings} warnings", style="yellow")
+        return Text(f"{warnings} warning{'s' if warnings != 1 else ''}", style="yellow")
     return Text("ok", style="green")
 
 

@@ -203,7 +203,7 @@ class DataStore:
         """
         settings = settings or CheckSettings()
         step = on_step or (lambda _name: None)
-        table = self._prepare(
+        table, transforms = self._prepare(
             table, input=input, target=target, redact_pii=redact_pii, drop_columns=drop_columns, step=step
         )
         step("hashing content")
@@ -211,6 +211,7 @@ class DataStore:
         test_table = self.table(test_version) if test_version else None
         step("checking data")
         report, analysis = analyze(table, input=input, target=target, test=test_table, settings=settings)
+        report = _note_redaction(report, transforms)
         step("splitting")
         codes, record = _make_split(table[target], analysis, settings, split_seed, test_version)
         existing = self._find(version_id)
@@ -218,9 +219,6 @@ class DataStore:
             manifest = self._record(existing, report, record, codes, allow_errors)
             return ImportResult(manifest=manifest, report=report, created=False)
         parents = [m for m in self.versions() if m.name == name]
-        transforms = [f"drop_columns:{','.join(drop_columns)}"] if drop_columns else []
-        if redact_pii:
-            transforms.append(f"redact_pii:{','.join(redact_pii)}")
         manifest = Manifest(
             id=version_id,
             name=name,
@@ -303,7 +301,8 @@ class DataStore:
         redact_pii: list[str] | tuple[str, ...],
         drop_columns: list[str] | tuple[str, ...],
         step: OnStep,
-    ) -> pa.Table:
+    ) -> tuple[pa.Table, list[str]]:
+        """Drop and redact what the privacy settings say; return the table and what was done."""
         missing = [c for c in drop_columns if c not in table.column_names]
         if missing:
             raise DataError(
@@ -322,16 +321,24 @@ class DataStore:
                     f"the data has no column {column!r} ({key})",
                     hint=f"set {key} (or --{key.split('.')[1]}) to one of: {', '.join(table.column_names)}",
                 )
+        transforms = [f"drop_columns: {', '.join(drop_columns)}"] if drop_columns else []
         table = table.drop_columns(list(drop_columns)) if drop_columns else table
         table = table.combine_chunks()
         if redact_pii:
+            import pyarrow.compute as pc
+
             from tailorml.data.pii import redact_pii as redact
 
             step("redacting personal data")
+            changed = {}
             for i, field in enumerate(table.schema):
                 if field.name != target and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
-                    table = table.set_column(i, field.name, redact(table[field.name], kinds=tuple(redact_pii)))
-        return table
+                    redacted = redact(table[field.name], kinds=tuple(redact_pii))
+                    changed[field.name] = pc.sum(pc.not_equal(table[field.name], redacted)).as_py() or 0
+                    table = table.set_column(i, field.name, redacted)
+            counts = ", ".join(f"{n:,} in {col}" for col, n in changed.items() if n) or "none found"
+            transforms.append(f"redact_pii ({', '.join(redact_pii)}): {counts}")
+        return table, transforms
 
     def _find(self, version_id: str) -> Manifest | None:
         path = self.root / version_id / "manifest.json"
@@ -444,6 +451,18 @@ def _make_split(
         file=f"splits/{key}.npy",
     )
     return codes, record
+
+
+def _note_redaction(report: DataReport, transforms: list[str]) -> DataReport:
+    """Say in the PII check that personal data was replaced before the check saw the rows."""
+    done = [t for t in transforms if t.startswith("redact_pii")]
+    if not done:
+        return report
+    checks = [
+        c.model_copy(update={"message": f"{c.message} after redaction; {done[0]}"}) if c.name == "pii" else c
+        for c in report.checks
+    ]
+    return report.model_copy(update={"checks": checks})
 
 
 def _with_checks(
