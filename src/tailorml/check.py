@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from tailorml.data.checks import DataReport, analyze
 from tailorml.data.importer import check_settings
 from tailorml.data.io import read_table
+from tailorml.data.privacy import apply_privacy
 from tailorml.data.split import SPLIT_NAMES, stratified_group_split
 from tailorml.spec import Spec
 
@@ -44,13 +45,12 @@ def check_project(spec: Spec, *, on_step: Callable[[str], None] | None = None) -
     settings = check_settings(spec)
     train_path = spec.resolve(spec.data.train)
     step(f"reading {train_path.name}")
-    train = read_table(train_path, encoding=spec.data.encoding)
-    train = _drop(train, spec.privacy.drop_columns)
+    train = _private(spec, read_table(train_path, encoding=spec.data.encoding), step)
     test = None
     if spec.data.test:
         test_path = spec.resolve(spec.data.test)
         step(f"reading {test_path.name}")
-        test = _drop(read_table(test_path, encoding=spec.data.encoding), spec.privacy.drop_columns)
+        test = _private(spec, read_table(test_path, encoding=spec.data.encoding), step)
     _require_columns(spec, train)
     step("checking data")
     report, analysis = analyze(train, input=spec.task.input, target=spec.task.target, test=test, settings=settings)
@@ -81,9 +81,17 @@ def check_project(spec: Spec, *, on_step: Callable[[str], None] | None = None) -
     )
 
 
-def _drop(table: pa.Table, columns: list[str]) -> pa.Table:
-    present = [c for c in columns if c in table.column_names]
-    return table.drop_columns(present) if present else table
+def _private(spec: Spec, table: pa.Table, on_step: Callable[[str], None]) -> pa.Table:
+    """The table as an import would store it: named columns dropped, personal data redacted."""
+    private, _ = apply_privacy(
+        table,
+        input=spec.task.input,
+        target=spec.task.target,
+        redact_pii=spec.privacy.redact_pii,
+        drop_columns=spec.privacy.drop_columns,
+        on_step=on_step,
+    )
+    return private
 
 
 def _require_columns(spec: Spec, table: pa.Table) -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 from tailorml.data._text import as_string_array, string_buffers
 from tailorml.data.checks import CheckSettings, DataReport, TextAnalysis, analyze
+from tailorml.data.privacy import apply_privacy
 from tailorml.data.split import SPLIT_NAMES, stratified_group_split
 from tailorml.errors import DataError, NotFoundError
 
@@ -203,8 +204,8 @@ class DataStore:
         """
         settings = settings or CheckSettings()
         step = on_step or (lambda _name: None)
-        table, transforms = self._prepare(
-            table, input=input, target=target, redact_pii=redact_pii, drop_columns=drop_columns, step=step
+        table, transforms = apply_privacy(
+            table, input=input, target=target, redact_pii=redact_pii, drop_columns=drop_columns, on_step=step
         )
         step("hashing content")
         version_id = content_id(table)
@@ -291,54 +292,6 @@ class DataStore:
         )
 
     # -- internals -----------------------------------------------------------------------
-
-    def _prepare(
-        self,
-        table: pa.Table,
-        *,
-        input: str,
-        target: str,
-        redact_pii: list[str] | tuple[str, ...],
-        drop_columns: list[str] | tuple[str, ...],
-        step: OnStep,
-    ) -> tuple[pa.Table, list[str]]:
-        """Drop and redact what the privacy settings say; return the table and what was done."""
-        missing = [c for c in drop_columns if c not in table.column_names]
-        if missing:
-            raise DataError(
-                f"cannot drop columns {missing}: the data has no such columns",
-                hint=f"columns are: {', '.join(table.column_names)}",
-            )
-        for column in (input, target):
-            if column in drop_columns:
-                raise DataError(
-                    f"privacy.drop_columns removes {column!r}, which the task needs",
-                    hint="drop other columns, or change task.input / task.target",
-                )
-            if column not in table.column_names:
-                key = "task.input" if column == input else "task.target"
-                raise DataError(
-                    f"the data has no column {column!r} ({key})",
-                    hint=f"set {key} (or --{key.split('.')[1]}) to one of: {', '.join(table.column_names)}",
-                )
-        transforms = [f"drop_columns: {', '.join(drop_columns)}"] if drop_columns else []
-        table = table.drop_columns(list(drop_columns)) if drop_columns else table
-        table = table.combine_chunks()
-        if redact_pii:
-            import pyarrow.compute as pc
-
-            from tailorml.data.pii import redact_pii as redact
-
-            step("redacting personal data")
-            changed = {}
-            for i, field in enumerate(table.schema):
-                if field.name != target and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
-                    redacted = redact(table[field.name], kinds=tuple(redact_pii))
-                    changed[field.name] = pc.sum(pc.not_equal(table[field.name], redacted)).as_py() or 0
-                    table = table.set_column(i, field.name, redacted)
-            counts = ", ".join(f"{n:,} in {col}" for col, n in changed.items() if n) or "none found"
-            transforms.append(f"redact_pii ({', '.join(redact_pii)}): {counts}")
-        return table, transforms
 
     def _find(self, version_id: str) -> Manifest | None:
         path = self.root / version_id / "manifest.json"
