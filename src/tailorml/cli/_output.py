@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from tailorml.errors import TailorError, error_body
 
@@ -28,10 +30,11 @@ class Output:
         self.console = Console(highlight=False, soft_wrap=False)
         self.err = Console(stderr=True, highlight=False)
 
-    def print(self, *items: Any) -> None:
-        """Print for people (nothing in --json or --quiet mode)."""
+    def print(self, *items: Any, style: str | None = None) -> None:
+        """Print for people (nothing in --json or --quiet mode). Strings are never read as markup:
+        they often hold user text (paths, rows) where brackets are literal."""
         if not (self.json or self.quiet):
-            self.console.print(*items)
+            self.console.print(*items, style=style, markup=False)
 
     def result(self, payload: Any) -> None:
         """Emit the command's result as one JSON document in --json mode."""
@@ -58,7 +61,7 @@ class Output:
         def on_step(name: str) -> None:
             if current:
                 progress.update(current[-1], total=1, completed=1)
-            current.append(progress.add_task(name, total=None))
+            current.append(progress.add_task(escape(name), total=None))
 
         with progress:
             yield on_step
@@ -70,6 +73,6 @@ class Output:
         if self.json:
             sys.stdout.write(json.dumps(error_body(exc), indent=2) + "\n")
             return
-        self.err.print(f"[bold red]error:[/] {exc.message}", markup=True)
+        self.err.print(Text.assemble(("error: ", "bold red"), exc.message))
         if exc.hint:
-            self.err.print(f"[yellow]fix:[/] {exc.hint}", markup=True)
+            self.err.print(Text.assemble(("fix: ", "yellow"), exc.hint))

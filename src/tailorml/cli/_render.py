@@ -13,6 +13,11 @@ from tailorml.data.versions import DiffResult, Manifest
 _STATUS_STYLE = {"ok": "green", "info": "cyan", "warning": "yellow", "error": "bold red"}
 
 
+def _row(table: Table, *cells: str | Text) -> None:
+    """Add a row whose plain strings are shown literally (they hold user text), never as markup."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+
+
 def data_report(report: DataReport, *, title: str = "Data checks") -> Table:
     rows = f"{report.rows:,} rows" + (f" + {report.test_rows:,} test rows" if report.test_rows else "")
     table = Table(title=f"{title} ({rows}, {len(report.classes)} classes)", title_justify="left", expand=False)
@@ -26,7 +31,8 @@ def data_report(report: DataReport, *, title: str = "Data checks") -> Table:
             finding.append(f"\n→ {check.hint}", style="dim")
         for example in check.examples[:2] if check.status in ("warning", "error") else []:
             finding.append(f"\n  e.g. {_example(example)}", style="italic")
-        table.add_row(
+        _row(
+            table,
             check.name,
             Text(check.status, style=_STATUS_STYLE[check.status]),
             f"{check.count:,}" if check.count else "",
@@ -56,9 +62,9 @@ def class_counts(report: DataReport, *, limit: int = 40) -> Table:
     table.add_column("share", justify="right")
     total = sum(report.classes.values()) or 1
     for label, count in list(report.classes.items())[:limit]:
-        table.add_row(label, f"{count:,}", f"{count / total:.1%}")
+        _row(table, label, f"{count:,}", f"{count / total:.1%}")
     if len(report.classes) > limit:
-        table.add_row(f"… {len(report.classes) - limit} more", "", "")
+        _row(table, f"… {len(report.classes) - limit} more", "", "")
     return table
 
 
@@ -67,7 +73,8 @@ def versions(manifests: list[Manifest]) -> Table:
     for column in ("id", "name", "created", "rows", "parent", "checks", "source"):
         table.add_column(column, justify="right" if column == "rows" else "left")
     for m in manifests:
-        table.add_row(
+        _row(
+            table,
             m.id,
             m.name,
             m.created_at[:19].replace("T", " "),
@@ -94,31 +101,31 @@ def _checks(m: Manifest) -> Text:
 
 
 def manifest(m: Manifest) -> Table:
-    table = Table(title=f"Data version {m.id}", title_justify="left", show_header=False)
+    table = Table(title=Text(f"Data version {m.id}"), title_justify="left", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
-    table.add_row("name", m.name)
-    table.add_row("created", m.created_at)
-    table.add_row("source", f"{m.source.path} ({m.source.format}, {m.source.bytes:,} bytes)")
-    table.add_row("rows", f"{m.rows:,}")
-    table.add_row("columns", ", ".join(f"{c.name}: {c.type}" for c in m.columns))
-    table.add_row("input / target", f"{m.input} / {m.target}")
-    table.add_row("parent", m.parent or "none")
-    table.add_row("transforms", ", ".join(m.transforms) or "none")
-    table.add_row("checks", _checks(m))
+    _row(table, "name", m.name)
+    _row(table, "created", m.created_at)
+    _row(table, "source", f"{m.source.path} ({m.source.format}, {m.source.bytes:,} bytes)")
+    _row(table, "rows", f"{m.rows:,}")
+    _row(table, "columns", ", ".join(f"{c.name}: {c.type}" for c in m.columns))
+    _row(table, "input / target", f"{m.input} / {m.target}")
+    _row(table, "parent", m.parent or "none")
+    _row(table, "transforms", ", ".join(m.transforms) or "none")
+    _row(table, "checks", _checks(m))
     if m.checks:
         failing = [
             f"{name}: {c['status']} ({c['count']:,})" for name, c in m.checks["checks"].items() if c["status"] != "ok"
         ]
         if failing:
-            table.add_row("", "\n".join(failing))
+            _row(table, "", "\n".join(failing))
     if m.override:
-        table.add_row("override", f"{m.override.reason} (errors: {', '.join(m.override.errors)}; {m.override.at})")
+        _row(table, "override", f"{m.override.reason} (errors: {', '.join(m.override.errors)}; {m.override.at})")
     for record in m.splits.values():
         counts = ", ".join(f"{k} {v:,}" for k, v in record.counts.items())
         test = f"; test set = version {record.test_version}" if record.test_version else ""
-        table.add_row(f"split {record.key}", f"{counts}{test}")
-    table.add_row("tailorml", m.tailorml_version)
+        _row(table, f"split {record.key}", f"{counts}{test}")
+    _row(table, "tailorml", m.tailorml_version)
     return table
 
 
@@ -136,8 +143,19 @@ def diff(result: DiffResult) -> Table:
         for ex in result.examples[kind][:3]:
             was = f" (was {ex['was']})" if "was" in ex else ""
             lines.append(f"{ex['text']!r} → {ex['label']}{was}")
-        table.add_row(kind, f"{count:,}", "\n".join(lines))
+        _row(table, kind, f"{count:,}", "\n".join(lines))
     if result.columns_added or result.columns_removed:
-        table.add_row("columns", "", f"+{result.columns_added} −{result.columns_removed}")
+        _row(table, "columns", "", f"+{result.columns_added} −{result.columns_removed}")
     table.caption = f"{result.rows_a:,} rows → {result.rows_b:,} rows"
     return table
+
+
+def blocked(report: DataReport, version: str | None, override: str) -> Text:
+    """The line saying check errors block training, and the two ways forward."""
+    n = len(report.errors)
+    where = f" on {version}" if version else ""
+    return Text.assemble(
+        f"training{where} is blocked by ",
+        (f"{n} error{'s' if n != 1 else ''}", "bold red"),
+        f" ({', '.join(c.name for c in report.errors)}): fix the data, or {override}",
+    )

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.text import Text
 
 from tailorml.cli import _render
 from tailorml.errors import DataError
@@ -96,13 +97,12 @@ def import_(
     for result in results:
         m = result.manifest
         verb = "imported" if result.created else "already stored:"
-        state.output.print(f"{verb} [bold]{m.id}[/] ({m.name}, {m.rows:,} rows) from {m.source.path}")
+        state.output.print(
+            Text.assemble(f"{verb} ", (m.id, "bold"), f" ({m.name}, {m.rows:,} rows) from {m.source.path}")
+        )
         state.output.print(_render.data_report(result.report))
         if result.report.errors and not m.override:
-            state.output.print(
-                f"[bold red]{len(result.report.errors)} errors[/] block training on {m.id}: fix the data, "
-                "or re-import with --allow-errors REASON"
-            )
+            state.output.print(_render.blocked(result.report, m.id, "re-import with --allow-errors REASON"))
 
 
 @app.command("versions")
@@ -174,9 +174,7 @@ def check(
     state.output.result({"version": manifest.id, "report": report.model_dump(mode="json")})
     state.output.print(_render.data_report(report, title=f"Data checks of {manifest.id}"))
     if report.errors and not manifest.override:
-        state.output.print(
-            f"[bold red]{len(report.errors)} errors[/] block training: fix the data, or pass --allow-errors REASON"
-        )
+        state.output.print(_render.blocked(report, manifest.id, "pass --allow-errors REASON"))
         raise typer.Exit(3)
 
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from tailorml.cli import _render
 from tailorml.errors import SpecError
@@ -58,12 +59,9 @@ def check(ctx: typer.Context) -> None:
     out.print(_render.data_report(result.report))
     out.print("split: " + ", ".join(f"{k} {v:,}" for k, v in result.split.items()))
     if result.report.errors:
-        out.print(
-            f"[bold red]{len(result.report.errors)} errors[/]: training is blocked until they are fixed "
-            "(or imported with --allow-errors REASON)"
-        )
+        out.print(_render.blocked(result.report, None, "import with --allow-errors REASON"))
         raise typer.Exit(3)
-    out.print("[green]ready to train[/]")
+    out.print("ready to train", style="green")
 
 
 def demo(
@@ -92,7 +90,7 @@ def demo(
     out.print(f"spec:  {result.spec_path}")
     out.print(f"data:  {result.data_path} ({train.manifest.rows:,} rows, synthesized with seed {seed})")
     stored = "stored as new version" if train.created else "already stored as version"
-    out.print(f"{stored} [bold]{train.manifest.id}[/] in {result.folder / '.tailor' / 'data'}")
+    out.print(Text.assemble(f"{stored} ", (train.manifest.id, "bold"), f" in {result.folder / '.tailor' / 'data'}"))
     out.print(_render.data_report(train.report))
     out.print(_render.class_counts(train.report))
     for record in train.manifest.splits.values():
