@@ -66,8 +66,10 @@ def main() -> None:
         result = json.loads(out.stdout.strip().splitlines()[-1])
 
     rate = result["rows"] / result["seconds"]
-    print(f"bench/data.py  {time.strftime('%Y-%m-%d')}  {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"bench/data.py  {time.strftime('%Y-%m-%d')}  {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     print(f"input: {args.rows:,} synthetic rows, {size_mb:,.0f} MB CSV (made in {made:.1f} s, not timed)\n")
     print(f"| {'step':<28} | {'seconds':>8} |")
     print(f"| {'-' * 28} | {'-' * 8}:|")

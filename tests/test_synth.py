@@ -40,25 +40,18 @@ def template_regex(schema: IntentSchema, template: str) -> re.Pattern[str]:
             continue
         slot = schema.slots[part]
         if slot.pattern is None:
-            out.append(
-                "(?:" + "|".join(re.escape(v) for v in sorted(slot.values, key=len, reverse=True)) + ")"
-            )
+            out.append("(?:" + "|".join(re.escape(v) for v in sorted(slot.values, key=len, reverse=True)) + ")")
         else:
             out.append("".join(_PATTERN_CLASSES.get(c, re.escape(c)) for c in slot.pattern))
     return re.compile("".join(out))
 
 
 def label_matchers(schema: IntentSchema) -> dict[str, list[re.Pattern[str]]]:
-    return {
-        i.name: [template_regex(schema, t) for t in i.templates]
-        for i in (*schema.intents, schema.out_of_scope)
-    }
+    return {i.name: [template_regex(schema, t) for t in i.templates] for i in (*schema.intents, schema.out_of_scope)}
 
 
 def digest(df: pd.DataFrame) -> str:
-    return hashlib.sha256(
-        "\n".join(df["text"] + "|" + df["label"] + "|" + df["channel"]).encode()
-    ).hexdigest()
+    return hashlib.sha256("\n".join(df["text"] + "|" + df["label"] + "|" + df["channel"]).encode()).hexdigest()
 
 
 # ----------------------------------------------------------------------------- the shipped schema
@@ -114,9 +107,7 @@ def test_oos_fraction_and_mild_class_imbalance(frame: pd.DataFrame) -> None:
 def test_same_arguments_same_frame_and_other_seeds_differ() -> None:
     first = synthesize(400, seed=3)
     pd.testing.assert_frame_equal(first, synthesize(400, seed=3))
-    pd.testing.assert_frame_equal(
-        synthesize(300, seed=3, unique=False), synthesize(300, seed=3, unique=False)
-    )
+    pd.testing.assert_frame_equal(synthesize(300, seed=3, unique=False), synthesize(300, seed=3, unique=False))
     other = synthesize(400, seed=4)
     assert len(set(first["text"]) & set(other["text"])) < 40
 
@@ -156,10 +147,7 @@ def test_noise_zero_gives_clean_template_renderings(schema: IntentSchema) -> Non
 
 def test_noise_changes_a_good_share_of_rows(schema: IntentSchema, frame: pd.DataFrame) -> None:
     matchers = label_matchers(schema)
-    clean = [
-        any(m.fullmatch(t) for m in matchers[lab])
-        for t, lab in zip(frame["text"], frame["label"], strict=True)
-    ]
+    clean = [any(m.fullmatch(t) for m in matchers[lab]) for t, lab in zip(frame["text"], frame["label"], strict=True)]
     assert 0.2 < 1 - np.mean(clean) < 0.95
 
 
@@ -215,9 +203,7 @@ def test_impossible_unique_count_raises_with_the_fix() -> None:
         (lambda s: s.pop("out_of_scope"), r"out_of_scope is missing"),
     ],
 )
-def test_malformed_schema_file_names_the_problem(
-    tmp_path: Path, edit: Callable[[dict], object], expected: str
-) -> None:
+def test_malformed_schema_file_names_the_problem(tmp_path: Path, edit: Callable[[dict], object], expected: str) -> None:
     raw = tiny_schema()
     edit(raw)
     path = tmp_path / "intents.yaml"
