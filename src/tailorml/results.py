@@ -20,6 +20,7 @@ __all__ = [
     "Estimate",
     "Evaluation",
     "Gate",
+    "GateStatus",
     "GroupScore",
     "Latency",
     "LearningPoint",
@@ -148,6 +149,10 @@ class Evaluation(BaseModel):
     data_version: str
     split: str = Field(description="the split record key")
     test_rows: int
+    train_rows: int | None = None
+    task: dict[str, object] = Field(
+        default_factory=dict, description="kind, input, target, out_of_scope label and group columns"
+    )
     quality_method: str = Field(description="'holdout' or 'stratified k-fold cross-validation (k=5)'")
     hardware: dict[str, object] = Field(description="profile name, instance, price and the table's date")
     objectives: dict[str, Gate] = Field(description="the spec's objectives, as gates without values")

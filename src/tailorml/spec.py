@@ -189,7 +189,14 @@ class Spec(_Section):
     hardware: str = Field("cpu-2", description="hardware profile where latency and cost are measured")
     prices: str | None = Field(None, description="a price table file overriding the shipped one")
     budget: Budget = Field(default_factory=Budget, description="limits on training")  # type: ignore[arg-type]
-    candidates: Literal["auto"] | list[str] = Field("auto", description="model paths to try: auto, or a list of names")
+    candidates: Literal["auto"] | list[str] = Field(
+        "auto", description="model paths to try: auto (every path that fits the budget), or a list of names"
+    )
+    tracking_uri: str | None = Field(
+        None,
+        description="MLflow tracking server or database for runs and the model registry; "
+        "default: a SQLite file under .tailor/",
+    )
     serving: Serving = Field(default_factory=Serving, description="how the chosen model answers")  # type: ignore[arg-type]
     monitoring: Monitoring = Field(default_factory=Monitoring, description="drift thresholds")  # type: ignore[arg-type]
     privacy: Privacy = Field(default_factory=Privacy, description="personal data handling")

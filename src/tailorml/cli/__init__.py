@@ -92,9 +92,10 @@ def _global_options(
 
 
 def _register() -> None:
-    from tailorml.cli import data, project
+    from tailorml.cli import data, model, project
 
     project.register(app)
+    model.register(app)
     app.add_typer(data.app, name="data")
 
 

@@ -9,6 +9,8 @@ from rich.text import Text
 
 from tailorml.data.checks import DataReport
 from tailorml.data.versions import DiffResult, Manifest
+from tailorml.results import Evaluation, Gate
+from tailorml.train import TrainingSession
 
 _STATUS_STYLE = {"ok": "green", "info": "cyan", "warning": "yellow", "error": "bold red"}
 
@@ -159,3 +161,76 @@ def blocked(report: DataReport, version: str | None, override: str) -> Text:
         (f"{n} error{'s' if n != 1 else ''}", "bold red"),
         f" ({', '.join(c.name for c in report.errors)}): fix the data, or {override}",
     )
+
+
+_GATE_STYLE = {"pass": "green", "fail": "bold red", "uncertain": "yellow", "not_measured": "dim"}
+_GATE_MARK = {"pass": "✓ pass", "fail": "✗ fail", "uncertain": "? uncertain", "not_measured": "– not measured"}
+
+
+def objectives_table(evaluation: Evaluation) -> Table:
+    """Objectives (rows) × candidates (columns): value, interval, gate status."""
+    table = Table(title="Objectives", title_justify="left")
+    table.add_column("objective")
+    names = [c.name for c in evaluation.candidates]
+    for name in names:
+        table.add_column(Text(("★ " if name == evaluation.chosen else "") + name), justify="right")
+    for metric, objective in evaluation.objectives.items():
+        cells: list[str | Text] = [f"{metric} {'≥' if objective.bound == 'min' else '≤'} {objective.threshold:g}"]
+        for candidate in evaluation.candidates:
+            gate = next((g for g in candidate.gates if g.metric == metric), None)
+            cells.append(_gate_cell(gate))
+        _row(table, *cells)
+    for metric in (
+        "accuracy",
+        "macro_f1",
+        "ece",
+        "latency_p95_ms",
+        "throughput_per_s",
+        "cost_per_1k_usd",
+        "model_size_mb",
+    ):
+        if metric in evaluation.objectives:
+            continue
+        cells = [Text(metric, style="dim")]
+        for candidate in evaluation.candidates:
+            estimate = candidate.metrics.get(metric)
+            cells.append(Text(_value(metric, estimate.value) if estimate else "", style="dim"))
+        _row(table, *cells)
+    return table
+
+
+def _gate_cell(gate: Gate | None) -> Text:
+    if gate is None or gate.value is None:
+        return Text("– not measured", style="dim")
+    text = Text(_value(gate.metric, gate.value))
+    if gate.low is not None and gate.high is not None:
+        text.append(f" [{_value(gate.metric, gate.low)}, {_value(gate.metric, gate.high)}]", style="dim")
+    text.append(f" {_GATE_MARK[gate.status]}", style=_GATE_STYLE[gate.status])
+    return text
+
+
+def _value(metric: str, value: float) -> str:
+    if metric.endswith("_usd"):
+        return f"${value:.4g}"
+    if metric.endswith("_ms") or metric.endswith("_mb") or metric == "throughput_per_s":
+        return f"{value:,.1f}"
+    return f"{value:.3f}"
+
+
+def decision(evaluation: Evaluation) -> Text:
+    if evaluation.chosen:
+        return Text.assemble(("chosen: ", "bold"), (evaluation.chosen, "bold green"), f" — {evaluation.reason}")
+    text = Text.assemble(("no candidate passed every gate", "bold red"), f" — {evaluation.reason}")
+    if evaluation.diagnosis:
+        for line in evaluation.diagnosis.advice:
+            text.append(f"\n  → {line}")
+    return text
+
+
+def trained(session: TrainingSession) -> Table:
+    table = Table(title=f"Trained on {session.train_rows:,} rows of {session.data_version}", title_justify="left")
+    for column in ("candidate", "train seconds", "run id"):
+        table.add_column(column, justify="right" if column == "train seconds" else "left")
+    for c in session.candidates:
+        _row(table, c.name, f"{c.train_seconds:.1f}", c.run_id)
+    return table

@@ -1,0 +1,356 @@
+"""A model card in Markdown for one candidate of an evaluation.
+
+It states what the model is, what it is for, how it was measured and where it falls short,
+with every number taken from the :class:`~tailorml.results.Evaluation`. Strings from the
+user or the data are escaped so that a label can neither break a table nor inject HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tailorml.errors import NotFoundError
+from tailorml.metrics import METRICS
+from tailorml.report._format import (
+    STATUS_MARK,
+    STATUS_TEXT,
+    fmt_interval,
+    fmt_margin,
+    fmt_seconds,
+    fmt_threshold,
+    fmt_value,
+    gate_for,
+    hardware_summary,
+    uses_cross_validation,
+    write_atomic,
+)
+from tailorml.results import CandidateResult, Evaluation, Gate
+
+__all__ = ["render_model_card", "write_model_card"]
+
+_OOS_METRICS = ("oos_recall", "oos_precision", "oos_auroc", "in_scope_accuracy")
+_LIMIT_ROWS = 5
+_ESCAPED = set("\\`*[]<>|")
+
+
+def write_model_card(
+    evaluation: Evaluation,
+    candidate_name: str,
+    folder: str | Path,
+    *,
+    lineage: Mapping[str, Any] | None = None,
+    intended_use: str | None = None,
+) -> Path:
+    """Write ``model_card.md`` for one candidate into ``folder`` atomically and return its path.
+
+    Parameters
+    ----------
+    evaluation:
+        The evaluation the candidate was measured in.
+    candidate_name:
+        Which candidate the card describes (usually ``evaluation.chosen``).
+    folder:
+        Where ``model_card.md`` goes; created if missing.
+    lineage:
+        Optional data lineage (``source``, ``parent``, ``transforms``, ``git_commit``, ...).
+    intended_use:
+        What the model is for, in the owner's words; a default is derived from the evaluation.
+
+    Example
+    -------
+    >>> write_model_card(evaluation, evaluation.chosen, ".tailor/reports/latest")  # doctest: +SKIP
+    """
+    text = render_model_card(evaluation, candidate_name, lineage=lineage, intended_use=intended_use)
+    return write_atomic(Path(folder) / "model_card.md", text)
+
+
+def render_model_card(
+    evaluation: Evaluation,
+    candidate_name: str,
+    *,
+    lineage: Mapping[str, Any] | None = None,
+    intended_use: str | None = None,
+) -> str:
+    """The model card of ``candidate_name`` as Markdown text."""
+    try:
+        candidate = evaluation.candidate(candidate_name)
+    except KeyError:
+        known = ", ".join(c.name for c in evaluation.candidates) or "none"
+        raise NotFoundError(
+            f"candidate {candidate_name!r} is not in the evaluation of {evaluation.created_at}",
+            hint=f"use one of: {known}",
+        ) from None
+    lineage = lineage or {}
+    sections = [
+        _title(evaluation, candidate),
+        _details(evaluation, candidate),
+        _intended_use(evaluation, candidate, intended_use),
+        _training_data(evaluation, candidate, lineage),
+        _evaluation_data(evaluation),
+        _metrics(candidate),
+        _objectives(evaluation, candidate),
+        _groups(candidate),
+        _calibration(candidate),
+        _limitations(evaluation, candidate),
+        _reproduce(evaluation, candidate, lineage),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def text(value: object) -> str:
+    """Escape Markdown and HTML punctuation in running text; newlines become spaces."""
+    raw = " ".join(str(value).split())
+    return "".join("\\" + ch if ch in _ESCAPED else ch for ch in raw)
+
+
+def code(value: object, *, cell: bool = False) -> str:
+    """An inline code span that holds any string, backticks included, on one line.
+
+    In a table ``cell`` a pipe must be escaped even inside code; elsewhere the escape would show.
+    """
+    raw = " ".join(str(value).split())
+    if cell:
+        raw = raw.replace("|", "\\|")
+    fence = "`"
+    while fence in raw:
+        fence += "`"
+    pad = " " if raw.startswith("`") or raw.endswith("`") else ""
+    return f"{fence}{pad}{raw}{pad}{fence}"
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str = "") -> str:
+    """A GitHub-flavoured Markdown table; ``align`` has one of ``l``/``r`` per column."""
+    align = align or "l" * len(header)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = [f"| {' | '.join(header)} |", f"| {' | '.join(rule)} |"]
+    lines += [f"| {' | '.join(cell.replace(chr(10), ' ') for cell in row)} |" for row in rows]
+    return "\n".join(lines)
+
+
+def _bullets(items: Iterable[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def _title(evaluation: Evaluation, candidate: CandidateResult) -> str:
+    from tailorml import __version__
+
+    return (
+        f"# Model card: {text(candidate.name)}\n\n"
+        f"Project {code(evaluation.project)} · evaluation of {text(evaluation.created_at)} · "
+        f"generated by tailorml {__version__}"
+    )
+
+
+def _details(evaluation: Evaluation, candidate: CandidateResult) -> str:
+    if candidate.name == evaluation.chosen:
+        status = f"**chosen** in this evaluation: {text(evaluation.reason)}"
+    elif evaluation.chosen:
+        status = f"not chosen; the evaluation chose {code(evaluation.chosen)}"
+    else:
+        status = f"not chosen; no candidate passed every gate: {text(evaluation.reason)}"
+    items = [
+        f"**Name:** {code(candidate.name)}",
+        f"**Model path:** {code(candidate.path)}",
+        f"**Run id:** {code(candidate.run_id) if candidate.run_id else 'not recorded'}",
+        f"**Artifacts:** {code(candidate.artifact_dir)}",
+        f"**Data version:** {code(evaluation.data_version)} (split {code(evaluation.split)})",
+        f"**Training time:** {fmt_seconds(candidate.train_seconds)}",
+        f"**Status:** {status}",
+    ]
+    out = "## Model details\n\n" + _bullets(items)
+    if candidate.params:
+        out += "\n\n" + table(
+            ["Parameter", "Value"], [[code(k, cell=True), code(v, cell=True)] for k, v in candidate.params.items()]
+        )
+    return out
+
+
+def _has_oos(candidate: CandidateResult) -> bool:
+    return any(name in candidate.metrics for name in _OOS_METRICS)
+
+
+def _intended_use(evaluation: Evaluation, candidate: CandidateResult, intended_use: str | None) -> str:
+    if intended_use:
+        return "## Intended use\n\n" + text(intended_use)
+    n = len(candidate.per_class)
+    labels = f"one of the {n} labels" if n else "one of the labels"
+    oos = " or flags it as out of scope" if _has_oos(candidate) else ""
+    return (
+        "## Intended use\n\n"
+        f"Classifies each input of project {code(evaluation.project)} into {labels} it was trained on{oos}, "
+        f"for inputs like those in data version {code(evaluation.data_version)}. "
+        "Use its confidence to route low-confidence inputs to a person; do not use it for labels or "
+        "kinds of input it was not trained on, or as the sole basis of decisions with serious consequences."
+    )
+
+
+def _training_data(evaluation: Evaluation, candidate: CandidateResult, lineage: Mapping[str, Any]) -> str:
+    items = [f"Data version {code(evaluation.data_version)}, training part of split {code(evaluation.split)}."]
+    if candidate.per_class:
+        items.append(f"{len(candidate.per_class)} classes.")
+    for key in ("source", "parent", "transforms"):
+        if key in lineage:
+            value = lineage[key]
+            shown = ", ".join(code(v) for v in value) if isinstance(value, list | tuple) else code(value)
+            items.append(f"{key.capitalize()}: {shown}.")
+    return "## Training data\n\n" + _bullets(items)
+
+
+def _evaluation_data(evaluation: Evaluation) -> str:
+    if uses_cross_validation(evaluation.quality_method):
+        method = "Quality was estimated by cross-validation, not measured on one held-out split: "
+    else:
+        method = "Quality was measured on one held-out test split: "
+    method += text(evaluation.quality_method) + "."
+    hardware = hardware_summary(evaluation.hardware)
+    where = ", ".join(f"{k} {text(v)}" for k, v in hardware.items()) or text(evaluation.hardware)
+    items = [
+        method,
+        f"Test rows: {evaluation.test_rows:,}.",
+        "Intervals are 95% bootstrap intervals; cost and size have none, as they are not sample statistics.",
+        f"Latency, throughput and cost were measured on hardware: {where}.",
+    ]
+    return "## Evaluation data and method\n\n" + _bullets(items)
+
+
+def _metrics(candidate: CandidateResult) -> str:
+    rows = [
+        [code(name, cell=True), fmt_value(name, est.value), fmt_interval(name, est.low, est.high) or "—"]
+        for name, est in candidate.metrics.items()
+    ]
+    return "## Metrics\n\n" + table(["Metric", "Value", "95% interval"], rows, "lrr")
+
+
+def _objectives(evaluation: Evaluation, candidate: CandidateResult) -> str:
+    if not evaluation.objectives:
+        return "## Objectives\n\nThe spec sets no objectives."
+    rows = []
+    for name, objective in evaluation.objectives.items():
+        gate = gate_for(
+            candidate, objective if objective.metric == name else objective.model_copy(update={"metric": name})
+        )
+        status = f"{STATUS_MARK[gate.status]} {STATUS_TEXT[gate.status]}"
+        interval = fmt_interval(name, gate.low, gate.high) or "—"
+        value, margin = fmt_value(name, gate.value), fmt_margin(name, gate.margin)
+        rows.append([code(name, cell=True), fmt_threshold(gate), value, interval, status, margin])
+    verdict = "passed every gate" if candidate.passed else "did **not** pass every gate"
+    header = ["Objective", "Threshold", "Value", "95% interval", "Result", "Margin"]
+    return f"## Objectives\n\nThis model {verdict}.\n\n" + table(header, rows, "llrrlr")
+
+
+def _groups(candidate: CandidateResult) -> str:
+    if not candidate.groups:
+        return ""
+    rows = [
+        [
+            code(g.column, cell=True),
+            code(g.group, cell=True),
+            f"{g.n:,}",
+            f"{g.accuracy * 100:.1f}%",
+            f"{g.macro_f1:.3f}",
+        ]
+        for g in candidate.groups
+    ]
+    return "## Per-group results\n\n" + table(["Column", "Group", "Rows", "Accuracy", "Macro F1"], rows, "llrrr")
+
+
+def _calibration(candidate: CandidateResult) -> str:
+    ece = candidate.metrics.get("ece")
+    lines = []
+    if ece is not None:
+        interval = fmt_interval("ece", ece.low, ece.high)
+        lines.append(f"Expected calibration error (ECE): {fmt_value('ece', ece.value)} {interval}".rstrip() + ".")
+    used = [b for b in candidate.reliability if b.count > 0]
+    if used:
+        worst = max(used, key=lambda b: abs(b.confidence - b.accuracy))
+        side = "over-confident" if worst.confidence > worst.accuracy else "under-confident"
+        lines.append(
+            f"Largest gap: for confidence {worst.lower:.1f}–{worst.upper:.1f} ({worst.count:,} rows) the model is "
+            f"{side}: mean confidence {worst.confidence * 100:.1f}%, observed accuracy {worst.accuracy * 100:.1f}%."
+        )
+    if not lines:
+        return ""
+    return "## Calibration\n\n" + "\n\n".join(lines)
+
+
+def _limitations(evaluation: Evaluation, candidate: CandidateResult) -> str:
+    items = []
+    worst = sorted(candidate.per_class, key=lambda s: s.f1)[:_LIMIT_ROWS]
+    if worst:
+        shown = "; ".join(f"{code(s.label)} F1 {s.f1:.2f} (n={s.support})" for s in worst)
+        items.append(f"Weakest classes: {shown}.")
+    if candidate.confusions:
+        pairs = "; ".join(
+            f"{code(c.true)} → {code(c.predicted)} ({c.rate * 100:.1f}% of {code(c.true)})"
+            for c in candidate.confusions[:_LIMIT_ROWS]
+        )
+        items.append(f"Most confused: {pairs}.")
+    items += _gate_limitations(candidate.gates)
+    gaps = _group_gaps(candidate)
+    if gaps:
+        items.append(f"Accuracy differs between groups: {gaps}.")
+    items.append(_oos_limitation(candidate))
+    if uses_cross_validation(evaluation.quality_method):
+        items.append("Quality figures are cross-validation estimates, not a measurement on one untouched test set.")
+    items.append(
+        f"All figures hold for data like data version {code(evaluation.data_version)}. Under distribution shift "
+        "(new topics, wording, channels, languages or label mix) quality can drop without warning; monitor live "
+        "traffic and re-evaluate on fresh labels."
+    )
+    return "## Limitations\n\n" + _bullets(items)
+
+
+def _gate_limitations(gates: Sequence[Gate]) -> list[str]:
+    def names(status: str) -> str:
+        return ", ".join(f"{code(g.metric)} ({fmt_margin(g.metric, g.margin)})" for g in gates if g.status == status)
+
+    out = []
+    if failed := names("fail"):
+        out.append(f"Failed objectives (margin): {failed}.")
+    if uncertain := names("uncertain"):
+        out.append(f"Uncertain objectives, whose 95% interval straddles the threshold (margin): {uncertain}.")
+    return out
+
+
+def _group_gaps(candidate: CandidateResult) -> str:
+    parts = []
+    for column in dict.fromkeys(g.column for g in candidate.groups):
+        rows = [g for g in candidate.groups if g.column == column]
+        worst, best = min(rows, key=lambda g: g.accuracy), max(rows, key=lambda g: g.accuracy)
+        gap = (best.accuracy - worst.accuracy) * 100
+        parts.append(f"by {code(column)}, {gap:.1f} pp between {code(best.group)} and {code(worst.group)}")
+    return "; ".join(parts)
+
+
+def _oos_limitation(candidate: CandidateResult) -> str:
+    if not _has_oos(candidate):
+        return (
+            "Out-of-scope inputs: none were measured. The model always answers with one of its labels, "
+            "so an input that fits none of them still gets one, often with high confidence."
+        )
+    shown = ", ".join(
+        f"{METRICS[name].description if name in METRICS else name} {fmt_value(name, candidate.metrics[name].value)}"
+        for name in _OOS_METRICS
+        if name in candidate.metrics
+    )
+    return f"Out-of-scope behaviour: {shown}. Out-of-scope inputs it misses are answered with an in-scope label."
+
+
+def _reproduce(evaluation: Evaluation, candidate: CandidateResult, lineage: Mapping[str, Any]) -> str:
+    items = [
+        f"Spec hash: {code(evaluation.spec_hash)}",
+        f"Data version: {code(evaluation.data_version)}, split {code(evaluation.split)}",
+        f"Model path {code(candidate.path)} with the parameters above",
+    ]
+    if candidate.run_id:
+        items.append(f"Run id: {code(candidate.run_id)}")
+    if "git_commit" in lineage:
+        items.append(f"Code: git commit {code(lineage['git_commit'])}")
+    return (
+        "## How to reproduce\n\n"
+        + _bullets(items)
+        + "\n\nCheck out the spec with this hash and the data version, then run `tailor run`; "
+        "the evaluation is measured on the same split and hardware profile."
+    )
