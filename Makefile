@@ -10,7 +10,7 @@ demo: $(VENV)/.installed          ## install tailorml and run the end-to-end dem
 	$(BIN)/tailor demo
 
 test: $(VENV)/.dev-installed      ## install dev tools and run the test suite
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: $(VENV)/.dev-installed      ## ruff (lint + format check) and mypy on src/
 	$(BIN)/ruff check src tests bench

@@ -380,7 +380,7 @@ def test_source_paths_are_printed_literally(tmp_path: Path) -> None:
 
 
 def test_demo_creates_a_project_and_is_repeatable(tmp_path: Path) -> None:
-    first = tailor("demo", "--dir", "D", "--rows", 300)
+    first = tailor("demo", "--dir", "D", "--rows", 300, "--data-only")
     assert first.exit_code == 0, first.output
     folder = tmp_path / "D"
     assert load_spec(folder / "tailor.yaml").project == "customer-service"
@@ -389,7 +389,7 @@ def test_demo_creates_a_project_and_is_repeatable(tmp_path: Path) -> None:
     assert version.rows == 300
     assert f"stored as new version {version.id}" in first.output
 
-    again = tailor("demo", "--dir", "D", "--rows", 300)
+    again = tailor("demo", "--dir", "D", "--rows", 300, "--data-only")
     assert again.exit_code == 0, again.output
     assert f"already stored as version {version.id}" in again.output
     assert [m.id for m in DataStore(folder / ".tailor" / "data").versions()] == [version.id]
@@ -400,7 +400,7 @@ def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me\n", encoding="utf-8")
 
-    result = tailor("demo", "--dir", folder, "--rows", 300)
+    result = tailor("demo", "--dir", folder, "--rows", 300, "--data-only")
     assert result.exit_code != 0
     assert "not a tailorml demo folder" in result.output
     assert "--dir NEW_FOLDER" in result.output

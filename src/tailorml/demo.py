@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tailorml.data.importer import ImportOutcome, import_data
 from tailorml.errors import TailorError
+from tailorml.run import RunResult, run_project
 from tailorml.spec import DEFAULT_SPEC_NAME, load_spec
 
 __all__ = ["DemoResult", "run_demo"]
@@ -22,12 +23,19 @@ class DemoResult:
     spec_path: Path
     data_path: Path
     outcome: ImportOutcome
+    run: RunResult | None = None
 
 
 def run_demo(
-    folder: str | Path, *, rows: int = 2000, seed: int = 0, on_step: Callable[[str], None] | None = None
+    folder: str | Path,
+    *,
+    rows: int = 2000,
+    seed: int = 0,
+    data_only: bool = False,
+    on_step: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Write the example spec, synthesize data, then import, check and split it.
+    """Write the example spec, synthesize data, import, check and split it; then (unless
+    ``data_only``) train, evaluate, select, register and report, as ``tailor run`` does.
 
     The folder must be new, empty, or an earlier demo's; running the demo again with the
     same arguments finds the same content already stored under the same version id.
@@ -48,7 +56,8 @@ def run_demo(
     data_path = spec.resolve(spec.data.train)
     write_frame(synthesize(rows, seed=seed), data_path)
     outcome = import_data(spec, on_step=on_step)
-    return DemoResult(folder=folder, spec_path=spec_path, data_path=data_path, outcome=outcome)
+    run = None if data_only else run_project(spec, on_step=on_step)
+    return DemoResult(folder=folder, spec_path=spec_path, data_path=data_path, outcome=outcome, run=run)
 
 
 def _claim(folder: Path) -> None:

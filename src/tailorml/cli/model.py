@@ -72,7 +72,7 @@ def evaluate(ctx: typer.Context) -> None:
     with state.output.steps() as on_step:
         evaluation = evaluate_session(spec, dataset, session, tracker=tracker, on_step=on_step)
         published = publish(spec, evaluation, manifest, tracker=tracker, on_step=on_step)
-    _show(state, evaluation, published)
+    show_evaluation(state, evaluation, published)
 
 
 def run(
@@ -86,10 +86,10 @@ def run(
     spec = state.spec()
     with state.output.steps() as on_step:
         result = run_project(spec, allow_errors=allow_errors, on_step=on_step)
-    _show(state, result.evaluation, result.published)
+    show_evaluation(state, result.evaluation, result.published)
 
 
-def _show(state: Any, evaluation: Any, published: Any) -> None:
+def show_evaluation(state: Any, evaluation: Any, published: Any) -> None:
     state.output.result(
         {
             "evaluation": evaluation.model_dump(mode="json"),

@@ -1,6 +1,7 @@
 """Project-level commands: init, check, demo."""
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.text import Text
@@ -69,34 +70,46 @@ def demo(
     folder: Path = typer.Option(Path("tailor-demo"), "--dir", help="Folder to run the demo in."),
     rows: int = typer.Option(2000, "--rows", min=100, help="Rows of synthetic data."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic data."),
+    data_only: bool = typer.Option(False, "--data-only", help="Stop after importing and checking the data."),
 ) -> None:
-    """Run the loop on synthetic customer-service data in a fresh folder."""
+    """Run the loop on synthetic customer-service data in a fresh folder: data, train, evaluate, report."""
     from tailorml.demo import run_demo
 
     state = ctx.obj
     with state.output.steps() as on_step:
-        result = run_demo(folder, rows=rows, seed=seed, on_step=on_step)
+        result = run_demo(folder, rows=rows, seed=seed, data_only=data_only, on_step=on_step)
     train = result.outcome.train
-    state.output.result(
-        {
-            "folder": str(result.folder),
-            "spec": str(result.spec_path),
-            "data": str(result.data_path),
-            "version": train.manifest.model_dump(mode="json"),
-            "report": train.report.model_dump(mode="json"),
-        }
-    )
+    payload: dict[str, Any] = {
+        "folder": str(result.folder),
+        "spec": str(result.spec_path),
+        "data": str(result.data_path),
+        "version": train.manifest.model_dump(mode="json"),
+        "data_report": train.report.model_dump(mode="json"),
+    }
+    if result.run is not None:
+        payload["evaluation"] = result.run.evaluation.model_dump(mode="json")
+        payload["report"] = str(result.run.published.report)
+    state.output.result(payload)
     out = state.output
     out.print(f"spec:  {result.spec_path}")
     out.print(f"data:  {result.data_path} ({train.manifest.rows:,} rows, synthesized with seed {seed})")
     stored = "stored as new version" if train.created else "already stored as version"
     out.print(Text.assemble(f"{stored} ", (train.manifest.id, "bold"), f" in {result.folder / '.tailor' / 'data'}"))
     out.print(_render.data_report(train.report))
-    out.print(_render.class_counts(train.report))
+    if result.run is None:
+        out.print(_render.class_counts(train.report))
     for record in train.manifest.splits.values():
         out.print(
             "split: "
             + ", ".join(f"{k} {v:,}" for k, v in record.counts.items())
             + f" (seed {record.seed}, near-duplicates kept on one side)"
         )
-    out.print(f"next: cd {result.folder} && tailor data show {train.manifest.id}")
+    if result.run is None:
+        out.print(f"next: cd {result.folder} && tailor data show {train.manifest.id}")
+        return
+    from tailorml.cli.model import show_evaluation
+
+    show_evaluation(state, result.run.evaluation, result.run.published)
+    out.print(
+        f"next: open the report, or cd {result.folder} && mlflow ui --backend-store-uri sqlite:///.tailor/mlflow.db"
+    )

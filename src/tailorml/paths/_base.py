@@ -97,7 +97,8 @@ class TextClassifier:
         numpy.ndarray
             One label per text, taken from ``classes_``.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: it raises NotFittedError on an unfitted model
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def score(self, X: Iterable[str], y: Iterable[Any], sample_weight: Any = None) -> float:
         """Return accuracy on ``(X, y)``, as scikit-learn classifiers do."""
@@ -186,6 +187,9 @@ def as_texts(X: Iterable[str]) -> list[str]:
 def as_labels(y: Iterable[Any], n_rows: int | None, *, min_classes: int = 2) -> np.ndarray:
     """Return labels as a 1-D array of str, checking the length and the number of classes."""
     values = y.tolist() if hasattr(y, "tolist") else list(y)
+    for i, value in enumerate(values):
+        if value is None or (isinstance(value, float) and value != value):
+            raise ValueError(f"label {i} is missing ({value!r}); drop unlabeled rows before fitting")
     labels = np.asarray([str(v) for v in values], dtype=object)
     if n_rows is not None and len(labels) != n_rows:
         raise ValueError(f"X has {n_rows} texts but y has {len(labels)} labels; they must match one to one")

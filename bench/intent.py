@@ -1,0 +1,106 @@
+"""Benchmark: ``tailor run`` on BANKING77 and CLINC150 (../shared/data), one table.
+
+For each data set a project is written to a temporary folder with the official train and test
+files, every candidate path is trained on the full training split (less 10% validation),
+and the evaluation's numbers are printed: accuracy (CLINC150: in-scope accuracy and
+out-of-scope recall), macro-F1, ECE, p95 single-request latency, batch throughput, size on
+disk and training time. The official splits share a few inputs between train and test; the
+run records that override instead of altering the published data.
+
+    python bench/intent.py [--datasets banking77 clinc150] [--candidates tfidf-linear embedding-linear]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+OOS = {"clinc150": "oos"}
+
+
+def run_one(name: str, candidates: list[str], workdir: Path) -> list[dict[str, object]]:
+    from tailorml.run import run_project
+    from tailorml.spec import load_spec
+
+    folder = workdir / name
+    folder.mkdir()
+    task: dict[str, object] = {"input": "text", "target": "label"}
+    objectives: dict[str, object] = {"accuracy": {"min": 0.9}}
+    if name in OOS:
+        task["out_of_scope"] = OOS[name]
+        objectives = {"in_scope_accuracy": {"min": 0.9}, "oos_recall": {"min": 0.5}}
+    spec = {
+        "project": name,
+        "task": task,
+        "data": {"train": str(SHARED / name / "train.csv"), "test": str(SHARED / name / "test.csv")},
+        "objectives": objectives,
+        "candidates": candidates,
+        "budget": {"train_minutes": 30},
+    }
+    (folder / "tailor.yaml").write_text(yaml.safe_dump(spec))
+    start = time.perf_counter()
+    result = run_project(
+        load_spec(folder / "tailor.yaml"),
+        allow_errors="official benchmark split, kept exactly as published",
+        on_step=lambda s: print(f"  [{time.perf_counter() - start:6.1f}s] {name}: {s}", file=sys.stderr),
+    )
+    rows = []
+    for c in result.evaluation.candidates:
+        m = {k: v.value for k, v in c.metrics.items()}
+        rows.append(
+            {
+                "data": name,
+                "path": c.name,
+                "accuracy": m.get("in_scope_accuracy", m["accuracy"]),
+                "oos_recall": m.get("oos_recall"),
+                "macro_f1": m["macro_f1"],
+                "ece": m["ece"],
+                "p95_ms": m["latency_p95_ms"],
+                "throughput": m["throughput_per_s"],
+                "size_mb": m["model_size_mb"],
+                "train_s": c.train_seconds,
+                "chosen": c.name == result.evaluation.chosen,
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["banking77", "clinc150"])
+    parser.add_argument("--candidates", nargs="+", default=["tfidf-linear", "embedding-linear"])
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        print(f"benchmark data not found at {SHARED}; nothing to do")
+        return
+    os.environ.pop("TAILOR_HOME", None)
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.datasets:
+            rows.extend(run_one(name, args.candidates, Path(tmp)))
+    print(
+        f"bench/intent.py  {time.strftime('%Y-%m-%d')}  {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}\n"
+    )
+    print("| data | path | accuracy¹ | oos recall | macro-F1 | ECE | p95 ms | preds/s (batch 32) | size MB | train s |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        oos = f"{r['oos_recall']:.3f}" if r["oos_recall"] is not None else ""
+        star = " ★" if r["chosen"] else ""
+        print(
+            f"| {r['data']} | {r['path']}{star} | {r['accuracy']:.4f} | {oos} | {r['macro_f1']:.4f} | {r['ece']:.3f} "
+            f"| {r['p95_ms']:.1f} | {r['throughput']:,.0f} | {r['size_mb']:.1f} | {r['train_s']:.1f} |"
+        )
+    print("\n¹ CLINC150: in-scope accuracy (rows whose true label is not oos). ★ chosen by the gates.")
+
+
+if __name__ == "__main__":
+    main()
