@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
+from tailorml._memory import peak_rss_mb
 from tailorml.data.importer import import_file
 from tailorml.data.versions import DataStore
 path, store_dir, redact = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
@@ -35,7 +36,7 @@ marks.append(end)
 print(json.dumps({
     "seconds": end - start,
     "steps": {s: marks[i + 1] - marks[i] for i, s in enumerate(steps)},
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_rss_mb": peak_rss_mb(),
     "rows": result.manifest.rows, "id": result.manifest.id,
     "errors": len(result.report.errors), "warnings": len(result.report.warnings),
 }))

@@ -132,6 +132,7 @@ def make_candidate(index: int, labels: list[str], rng: random.Random, *, fairnes
             throughput_per_s=throughput,
             threads=2,
             peak_memory_mb=180.0 + size,
+            size_mb=size,
         ),
         groups=groups,
         train_seconds=train_s,

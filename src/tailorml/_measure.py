@@ -2,8 +2,10 @@
 
 ``python -m tailorml._measure MODEL_DIR INPUTS_JSON THREADS`` loads the model, warms it up,
 times single requests and batches of 32, and prints one JSON line: latency samples,
-throughput, and the process's peak resident memory (model, libraries and inputs included,
-as a serving process would hold them). Thread counts are pinned before any library loads.
+throughput, the process's peak resident memory (model, libraries and inputs included, as a
+serving process would hold them), and the bytes serving needs on disk (the model folder plus
+files it depends on, such as an encoder's weights). Thread counts are pinned before any
+library loads, and embedding caches are off, so every request is computed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 WARMUP = 10
 SINGLE_REQUESTS = 200
@@ -25,13 +28,17 @@ def main(model_dir: str, inputs_path: str, threads: int) -> dict[str, object]:
         os.environ[var] = str(threads)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import resource
-
+    os.environ.pop("TAILOR_HOME", None)  # no embedding cache: time the model, not a lookup
+    from tailorml._memory import peak_rss_mb
     from tailorml.paths import load_model
 
     with open(inputs_path, encoding="utf-8") as fh:
         texts = json.load(fh)
     model = load_model(model_dir)
+    if "cache_dir" in model.get_params():
+        model.set_params(cache_dir=None)
+    size = sum(p.stat().st_size for p in Path(model_dir).rglob("*") if p.is_file())
+    size += getattr(model, "dependency_bytes", lambda: 0)()
     if "torch" in sys.modules:  # OMP_NUM_THREADS pins torch too; this makes it explicit
         sys.modules["torch"].set_num_threads(threads)
     for i in range(WARMUP):
@@ -58,7 +65,8 @@ def main(model_dir: str, inputs_path: str, threads: int) -> dict[str, object]:
         "throughput_per_s": done / elapsed,
         "batch_size": BATCH_SIZE,
         "threads": threads,
-        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_memory_mb": peak_rss_mb(),
+        "size_mb": size / 1e6,
     }
 
 

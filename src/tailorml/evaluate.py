@@ -20,7 +20,7 @@ import numpy as np
 from tailorml.data.dataset import Dataset, Side
 from tailorml.hardware import HardwareProfile, PriceTable, load_price_table
 from tailorml.results import CandidateResult, Estimate, Evaluation, Gate, LearningPoint
-from tailorml.runtime import folder_size_mb, measure_runtime, serving_threads
+from tailorml.runtime import measure_runtime, serving_threads
 from tailorml.spec import Spec
 from tailorml.tracking import Tracker
 from tailorml.train import TrainedCandidate, TrainingSession
@@ -149,7 +149,6 @@ def _measure_candidate(
     step(f"timing {trained.name} ({serving_threads(profile.vcpus)} threads)")
     latency = measure_runtime(trained.artifact_dir, list(dataset.test.texts), threads=serving_threads(profile.vcpus))
     metrics: dict[str, Estimate] = dict(quality.metrics)
-    size_mb = folder_size_mb(trained.artifact_dir)
     usd_per_second = profile.usd_per_hour / 3600
     metrics.update(
         {
@@ -160,7 +159,7 @@ def _measure_candidate(
             "cost_per_1k_usd": Estimate(value=usd_per_second / latency.throughput_per_s * 1000),
             "train_cost_usd": Estimate(value=usd_per_second * trained.train_seconds),
             "train_minutes": Estimate(value=trained.train_seconds / 60),
-            "model_size_mb": Estimate(value=size_mb),
+            "model_size_mb": Estimate(value=latency.size_mb),
             "peak_memory_mb": Estimate(value=latency.peak_memory_mb),
         }
     )

@@ -76,6 +76,7 @@ class Latency(BaseModel):
     batch_size: int = 32
     threads: int
     peak_memory_mb: float
+    size_mb: float = Field(description="bytes on disk serving needs: the model folder and what it loads")
 
 
 class GroupScore(BaseModel):

@@ -14,7 +14,7 @@ import numpy as np
 from tailorml.errors import TailorError
 from tailorml.results import Latency
 
-__all__ = ["folder_size_mb", "measure_runtime", "serving_threads"]
+__all__ = ["measure_runtime", "serving_threads"]
 
 SAMPLE_INPUTS = 256
 
@@ -66,9 +66,5 @@ def measure_runtime(model_dir: str | Path, texts: list[str], *, threads: int, ti
         batch_size=int(raw["batch_size"]),
         threads=int(raw["threads"]),
         peak_memory_mb=float(raw["peak_memory_mb"]),
+        size_mb=float(raw["size_mb"]),
     )
-
-
-def folder_size_mb(folder: str | Path) -> float:
-    """Bytes on disk of every file under ``folder``, in MB (10^6 bytes)."""
-    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file()) / 1e6

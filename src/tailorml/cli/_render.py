@@ -211,7 +211,7 @@ def _gate_cell(gate: Gate | None) -> Text:
 
 def _value(metric: str, value: float) -> str:
     if metric.endswith("_usd"):
-        return f"${value:.4g}"
+        return _money(value)
     if metric.endswith("_ms") or metric.endswith("_mb") or metric == "throughput_per_s":
         return f"{value:,.1f}"
     return f"{value:.3f}"
@@ -234,3 +234,13 @@ def trained(session: TrainingSession) -> Table:
     for c in session.candidates:
         _row(table, c.name, f"{c.train_seconds:.1f}", c.run_id)
     return table
+
+
+def _money(value: float) -> str:
+    """Dollars with two significant digits, never in scientific notation ($0.0000030, $0.012, $12.30)."""
+    import math
+
+    if value == 0:
+        return "$0"
+    decimals = max(2, 1 - math.floor(math.log10(abs(value))))
+    return f"${value:.{decimals}f}"

@@ -237,6 +237,11 @@ class EmbeddingLinear(TextClassifier):
         """The encoder's normalized embeddings of ``X`` (float32, one row per text), via the cache."""
         return embed_texts(as_texts(X), encoder=self.encoder, batch_size=self.batch_size, cache=self._cache())
 
+    def dependency_bytes(self) -> int:
+        """Bytes outside the model folder that serving needs: the encoder's files."""
+        folder, _ = _resolve(self.encoder)
+        return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
     def _cache(self) -> EmbeddingCache | None:
         if self.cache_dir is not None:
             return EmbeddingCache(self.cache_dir)
