@@ -90,6 +90,10 @@ def load_encoder(name: str = "all-MiniLM-L6-v2") -> Any:
                     "embedding paths need sentence-transformers and torch, which are not installed",
                     hint="pip install 'tailorml[neural]'",
                 ) from None
+            from transformers.utils import logging as hf_logging
+
+            # The weights come from a local folder: a "Loading weights" bar is noise on the CLI.
+            hf_logging.disable_progress_bar()
             encoder = _LOADED[folder] = SentenceTransformer(folder, device="cpu")
     return encoder
 
