@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tailorml.data.dataset import ensure_trainable, load_dataset
+from tailorml.abstain import AbstainRule, choose_threshold
+from tailorml.data.dataset import Dataset, ensure_trainable, load_dataset
 from tailorml.data.importer import ImportOutcome, import_data
 from tailorml.data.versions import DataStore, Manifest
 from tailorml.evaluate import evaluate_session
@@ -56,16 +57,20 @@ def run_project(
     tracker = Tracker.for_project(spec)
     session = train_candidates(spec, dataset, tracker=tracker, on_step=on_step)
     evaluation = evaluate_session(spec, dataset, session, tracker=tracker, on_step=on_step, n_resamples=n_resamples)
-    published = publish(spec, evaluation, manifest, tracker=tracker, on_step=on_step)
+    published = publish(spec, evaluation, dataset, tracker=tracker, on_step=on_step)
     return RunResult(outcome, session, evaluation, published)
 
 
 def publish(
-    spec: Spec, evaluation: Evaluation, manifest: Manifest, *, tracker: Tracker, on_step: OnStep | None = None
+    spec: Spec, evaluation: Evaluation, dataset: Dataset, *, tracker: Tracker, on_step: OnStep | None = None
 ) -> Published:
-    """Write the evaluation, its HTML report and model card; register the chosen model as champion."""
+    """Write the evaluation, its HTML report and model card; register the chosen model as champion.
+
+    The champion carries its abstention rule (``serving.abstain``), chosen on the validation side.
+    """
     from tailorml.report import write_model_card, write_report
 
+    manifest = dataset.version
     if on_step:
         on_step("writing report")
     home = Project.at(spec.root).home
@@ -94,6 +99,7 @@ def publish(
             on_step(f"registering {chosen.name} as champion")
         assert chosen.run_id is not None
         tracker.log_artifacts(chosen.run_id, folder, "evaluation")
+        rule = abstain_rule(spec, dataset, chosen.artifact_dir)
         champion = tracker.register(
             chosen.run_id,
             tags={
@@ -101,10 +107,32 @@ def publish(
                 "tailorml.data_version": evaluation.data_version,
                 "tailorml.spec_hash": evaluation.spec_hash,
                 "tailorml.evaluation": str(folder / "evaluation.json"),
+                "tailorml.abstain": rule.model_dump_json(),
             },
         )
     (home / "reports" / "latest").write_text(str(folder) + "\n", encoding="utf-8")
     return Published(folder=folder, report=report, model_card=card, champion=champion)
+
+
+def abstain_rule(spec: Spec, dataset: Dataset, model_dir: str) -> AbstainRule:
+    """The model's abstention threshold for ``serving.abstain``, chosen on the validation side."""
+    import numpy as np
+
+    from tailorml.paths import load_model
+
+    abstain = spec.serving.abstain
+    side = dataset.validation
+    if abstain is None or len(side) == 0:
+        return choose_threshold(np.zeros(0), np.zeros(0, dtype=bool))
+    model = load_model(model_dir)
+    proba = model.predict_proba(list(side.texts))
+    predicted = np.asarray(model.classes_, dtype=object)[proba.argmax(axis=1)]
+    return choose_threshold(
+        proba.max(axis=1),
+        predicted == side.labels,
+        target_precision=abstain.target_precision,
+        coverage=abstain.coverage,
+    )
 
 
 def _checks_line(manifest: Manifest) -> str:

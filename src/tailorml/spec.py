@@ -99,8 +99,8 @@ class DataSpec(_Section):
     train: str = Field(description="training data file: CSV, TSV, JSON Lines or Parquet")
     test: str | None = Field(None, description="test data file; split off the training data when absent")
     encoding: str = Field("utf-8", description="text encoding of CSV / JSON Lines files")
-    split: SplitSpec = Field(default_factory=SplitSpec, description="how held-out rows are chosen")  # type: ignore[arg-type]
-    checks: CheckSpec = Field(default_factory=CheckSpec, description="thresholds of the data checks")  # type: ignore[arg-type]
+    split: SplitSpec = Field(default_factory=SplitSpec, description="how held-out rows are chosen")
+    checks: CheckSpec = Field(default_factory=CheckSpec, description="thresholds of the data checks")
 
 
 class Objective(_Section):
@@ -149,7 +149,7 @@ class Drift(_Section):
 
 class Monitoring(_Section):
     window: int = Field(1000, gt=0, description="requests per monitoring window")
-    drift: Drift = Field(default_factory=Drift, description="drift thresholds")  # type: ignore[arg-type]
+    drift: Drift = Field(default_factory=Drift, description="drift thresholds")
 
 
 class Privacy(_Section):
@@ -188,7 +188,7 @@ class Spec(_Section):
     )
     hardware: str = Field("cpu-2", description="hardware profile where latency and cost are measured")
     prices: str | None = Field(None, description="a price table file overriding the shipped one")
-    budget: Budget = Field(default_factory=Budget, description="limits on training")  # type: ignore[arg-type]
+    budget: Budget = Field(default_factory=Budget, description="limits on training")
     candidates: Literal["auto"] | list[str] = Field(
         "auto", description="model paths to try: auto (every path that fits the budget), or a list of names"
     )
@@ -197,8 +197,8 @@ class Spec(_Section):
         description="MLflow tracking server or database for runs and the model registry; "
         "default: a SQLite file under .tailor/",
     )
-    serving: Serving = Field(default_factory=Serving, description="how the chosen model answers")  # type: ignore[arg-type]
-    monitoring: Monitoring = Field(default_factory=Monitoring, description="drift thresholds")  # type: ignore[arg-type]
+    serving: Serving = Field(default_factory=Serving, description="how the chosen model answers")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="drift thresholds")
     privacy: Privacy = Field(default_factory=Privacy, description="personal data handling")
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)

@@ -24,6 +24,7 @@ __all__ = ["ModelVersion", "Tracker"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+_HISTORY_TAG = "tailorml.champion_history"
 
 
 @dataclass(frozen=True)
@@ -128,14 +129,81 @@ class Tracker:
         version = client.create_model_version(
             self.model_name, source=f"runs:/{run_id}/{artifact_path}", run_id=run_id, tags=tags or {}
         )
+        if alias == CHAMPION:
+            return self.promote(int(version.version))
         client.set_registered_model_alias(self.model_name, alias, version.version)
         return self.version(int(version.version))
 
     def set_alias(self, alias: str, version: int) -> None:
         self.client.set_registered_model_alias(self.model_name, alias, str(version))
 
+    def promote(self, version: int) -> ModelVersion:
+        """Point ``champion`` at ``version``; the one it replaces is remembered for rollback."""
+        target = self.version(version)  # NotFound-style error from MLflow if it does not exist
+        try:
+            current = self.by_alias(CHAMPION).version
+        except NotFoundError:
+            current = None
+        if current == version:
+            return target
+        if current is not None:
+            self._set_history([*self.history(), current])
+        self.set_alias(CHAMPION, version)
+        return self.version(version)
+
+    def rollback(self) -> ModelVersion:
+        """Point ``champion`` back at the version it replaced last."""
+        history = self.history()
+        if not history:
+            raise NotFoundError(
+                f"no earlier champion of {self.model_name} to roll back to",
+                hint="tailor promote VERSION points the champion at any registered version",
+            )
+        previous = history.pop()
+        self._set_history(history)
+        self.set_alias(CHAMPION, previous)
+        return self.version(previous)
+
+    def history(self) -> list[int]:
+        """Earlier champions, oldest first."""
+        import json
+
+        model = self.client.get_registered_model(self.model_name)
+        raw = (model.tags or {}).get(_HISTORY_TAG)
+        return [int(v) for v in json.loads(raw)] if raw else []
+
+    def _set_history(self, versions: list[int]) -> None:
+        import json
+
+        self.client.set_registered_model_tag(self.model_name, _HISTORY_TAG, json.dumps(versions[-50:]))
+
+    def versions(self) -> list[ModelVersion]:
+        """Every registered version, newest first."""
+        found = self.client.search_model_versions(f"name='{self.model_name}'")
+        return sorted((_as_version(v) for v in found), key=lambda v: -v.version)
+
+    def resolve(self, ref: str) -> ModelVersion:
+        """A version by number (``3``, ``v3``) or by the run id it was registered from."""
+        text = ref.removeprefix("v")
+        if text.isdigit():
+            return self.version(int(text))
+        for v in self.versions():
+            if v.run_id == ref or v.run_id.startswith(ref):
+                return v
+        raise NotFoundError(
+            f"no registered version of {self.model_name} matches {ref!r}",
+            hint="give a version number or the run id of a registered model (see tailor models)",
+        )
+
     def version(self, version: int) -> ModelVersion:
-        v = self.client.get_model_version(self.model_name, str(version))
+        from mlflow.exceptions import MlflowException
+
+        try:
+            v = self.client.get_model_version(self.model_name, str(version))
+        except MlflowException:
+            raise NotFoundError(
+                f"{self.model_name} has no version {version}", hint="see the registered versions: tailor models"
+            ) from None
         return _as_version(v)
 
     def by_alias(self, alias: str = CHAMPION) -> ModelVersion:

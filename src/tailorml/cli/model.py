@@ -71,7 +71,7 @@ def evaluate(ctx: typer.Context) -> None:
     tracker = Tracker.for_project(spec)
     with state.output.steps() as on_step:
         evaluation = evaluate_session(spec, dataset, session, tracker=tracker, on_step=on_step)
-        published = publish(spec, evaluation, manifest, tracker=tracker, on_step=on_step)
+        published = publish(spec, evaluation, dataset, tracker=tracker, on_step=on_step)
     show_evaluation(state, evaluation, published)
 
 

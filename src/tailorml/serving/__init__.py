@@ -1,0 +1,1 @@
+"""HTTP serving: the model server, dynamic micro-batching and Prometheus metrics."""
