@@ -137,9 +137,9 @@ def test_pass_through_and_default_window_latency() -> None:
                 await batcher.submit(["x"])
             return (time.perf_counter() - started) / 5
 
-    assert asyncio.run(latency(0)) < 0.002
-    # Lone request with the default 3 ms window waits the window, and not much more.
-    assert 0.002 < asyncio.run(latency(3.0)) < 0.015
+    assert asyncio.run(latency(0)) < 0.005  # typically ~0.1 ms: one hop to the worker thread and back
+    # A lone request with the default 3 ms window waits out the window, and not much more.
+    assert 0.0028 < asyncio.run(latency(3.0)) < 0.02
     # A long window is cut short once the batch is full.
     predict = Recorder()
 

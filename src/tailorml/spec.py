@@ -134,6 +134,21 @@ class Serving(_Section):
         description="request log database URL: sqlite:///PATH or postgresql://...",
     )
     retention_days: int | None = Field(None, gt=0, description="delete logged requests older than this")
+    max_batch: int = Field(256, gt=0, le=10_000, description="most inputs one request may carry")
+    max_input_chars: int = Field(5000, gt=0, description="longest input accepted, in characters")
+    max_body_bytes: int = Field(1_000_000, gt=0, description="largest request body accepted, in bytes")
+    rate_limit_per_s: float = Field(100, gt=0, description="requests per second per API key (a key may set its own)")
+    batch_window_ms: float = Field(
+        3, ge=0, le=100, description="how long a request waits for others to share one model call"
+    )
+    top_k: int = Field(3, gt=0, le=20, description="alternatives returned with each prediction")
+
+    def log_url(self, root: Path) -> str:
+        """The request log URL with a relative SQLite path made absolute against ``root``."""
+        prefix = "sqlite:///"
+        if self.log.startswith(prefix) and not Path(self.log[len(prefix) :]).is_absolute():
+            return prefix + str(root / self.log[len(prefix) :])
+        return self.log
 
     @field_validator("log")
     @classmethod

@@ -11,6 +11,7 @@ store is embedded â€” a SQLite file and an artifact folder under ``.tailor/`` â€
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,8 @@ class Tracker:
         if self._client is None:
             for name in ("mlflow", "alembic"):
                 logging.getLogger(name).setLevel(logging.WARNING)
+            # Artifacts are local files: a download progress bar per load is noise.
+            os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
             from mlflow import MlflowClient
 
             try:

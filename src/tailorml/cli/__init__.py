@@ -92,10 +92,11 @@ def _global_options(
 
 
 def _register() -> None:
-    from tailorml.cli import data, model, project
+    from tailorml.cli import data, model, project, serving
 
     project.register(app)
     model.register(app)
+    serving.register(app)
     app.add_typer(data.app, name="data")
 
 

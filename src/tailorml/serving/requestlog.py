@@ -69,6 +69,8 @@ __all__ = ["LogWriter", "RequestLog", "UTCDateTime", "mask_url", "open_database"
 _URL_HINT = "Use sqlite:///path/to/requests.db or postgresql://user:password@host:5432/database."
 REVIEW_STATUSES = ("pending", "answered", "skipped")
 _EXPORT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# Rows of one burst arrive microseconds apart: this long without a new row ends a batch early.
+_QUIET_S = 0.0001
 _PURGE_CHUNK = 5_000  # rows deleted per transaction, so a big purge never blocks writers for long
 
 
@@ -325,7 +327,8 @@ class RequestLog:
 
         Returns only after the commit. Each row holds ``id``, ``model_name``,
         ``model_version``, ``input_text``, ``label``, ``confidence``, ``topk`` (a list of
-        ``[label, probability]``), ``abstained``, ``latency_ms`` and optionally
+        ``[label, probability]``, or that list as a JSON string), ``abstained``,
+        ``latency_ms`` and optionally
         ``created_at`` (default: now, UTC) and ``api_key_id``.
 
         Raises
@@ -563,11 +566,12 @@ class LogWriter:
     """Commit rows from many threads or tasks in shared transactions (group commit).
 
     One background thread takes rows off a queue. It starts a batch with the first row
-    waiting, adds the rows that arrive within ``max_delay_ms`` (at most ``max_batch``;
-    it stops early once no row came for a quarter of that delay), and commits the batch
-    in one transaction. Each row's future resolves once its batch is committed, or with
-    the exception if the commit failed. A batch that fails on a duplicate request id is
-    retried row by row, so only the offending row fails.
+    waiting, adds the rows that arrive within ``max_delay_ms`` (at most ``max_batch``,
+    and it stops early once no row came for 0.1 ms: the burst is over), and commits the
+    batch in one transaction. Rows submitted while a commit runs queue up and leave
+    together in the next one, so batches grow with load. Each row's future resolves once
+    its batch is committed, or with the exception if the commit failed. A batch that
+    fails on a duplicate request id is retried row by row, so only the offending row fails.
 
     A submitted row is always written: cancelling its future (or the asyncio task that
     awaits :meth:`write`) does not withdraw it.
@@ -687,7 +691,7 @@ class LogWriter:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                wait = min(deadline - time.monotonic(), delay / 4)
+                wait = min(deadline - time.monotonic(), _QUIET_S)
                 if wait <= 0:
                     return False
                 try:
@@ -801,15 +805,22 @@ def _required_text(value: object, field: str) -> str:
 
 
 def _whole(value: object, field: str) -> int:
+    if type(value) is int:  # the common case, without the slower ABC check below
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _bad(field, "a whole number", value)
     return int(value)
 
 
 def _number(value: object, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    # type() first: the common case skips the slower ABC check (numpy scalars need it).
+    plain = type(value) is float or type(value) is int
+    if not (plain or (isinstance(value, numbers.Real) and not isinstance(value, bool))):
         raise _bad(field, "a finite number", value)
-    return float(value)
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise _bad(field, "a finite number", value)
+    return number
 
 
 def _flag(value: object, field: str) -> bool:
@@ -826,13 +837,18 @@ def _timestamp(value: object, field: str) -> datetime:
 
 
 def _topk_json(value: object) -> str:
-    """``[[label, probability], ...]`` as compact JSON."""
-    wanted = "a list of [label, probability] pairs"
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+    """``[[label, probability], ...]`` (or that as a JSON string) as compact JSON."""
+    wanted = "a list of [label, probability] pairs (or that list as JSON)"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _bad("topk", wanted, value) from None
+    if not isinstance(value, list | tuple):
         raise _bad("topk", wanted, value)
     pairs = []
     for pair in value:
-        if isinstance(pair, str | bytes) or not isinstance(pair, Sequence) or len(pair) != 2:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise _bad("topk", wanted, value)
         pairs.append([_text(pair[0], "topk label"), _number(pair[1], "topk probability")])
     return json.dumps(pairs, separators=(",", ":"))
