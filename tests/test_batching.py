@@ -138,8 +138,8 @@ def test_pass_through_and_default_window_latency() -> None:
             return (time.perf_counter() - started) / 5
 
     assert asyncio.run(latency(0)) < 0.005  # typically ~0.1 ms: one hop to the worker thread and back
-    # A lone request with the default 3 ms window waits out the window, and not much more.
-    assert 0.0028 < asyncio.run(latency(3.0)) < 0.02
+    # A lone request (no one to share a batch with) does not wait out the window.
+    assert asyncio.run(latency(3.0)) < 0.005
     # A long window is cut short once the batch is full.
     predict = Recorder()
 

@@ -189,3 +189,20 @@ def test_openapi_lists_the_error_shape_free_of_500s(client: Any) -> None:
     schema = client.get("/openapi.json").json()
     assert json.dumps(schema)  # serializable
     assert {"/v1/predict", "/healthz", "/readyz", "/metrics", "/v1/review", "/v1/reload"} <= set(schema["paths"])
+
+
+def test_request_log_in_postgresql(tmp_path: Path) -> None:
+    import os
+
+    url = os.environ.get("TAILOR_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set TAILOR_TEST_POSTGRES_URL (scripts/postgres.sh starts a server) to run against PostgreSQL")
+    spec = write_project(tmp_path, log=url)
+    run_project(spec, n_resamples=20)
+    service = prepare_service(spec, require_auth=False, watch_seconds=0)
+    with TestClient(create_app(service)) as client:
+        answered = client.post("/v1/predict", json={"inputs": ["cancel my order", "blorp zzz"]}).json()
+    ids = {p["request_id"] for p in answered["predictions"]}
+    log = RequestLog(url)
+    assert ids <= {row["id"] for row in log.tail(100)}
+    assert log.integrity_check() == "ok"

@@ -31,6 +31,10 @@ def serve(
     no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys (loopback only)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Threads running model predictions."),
     watch: float = typer.Option(5.0, "--watch", min=0, help="Seconds between checks for a new champion (0: never)."),
+    batch_window_ms: float = typer.Option(
+        None, "--batch-window-ms", min=0, help="Micro-batching window (default: serving.batch_window_ms)."
+    ),
+    model_batch: int = typer.Option(32, "--model-batch", min=1, help="Most inputs per model call (1: no batching)."),
 ) -> None:
     """Answer predictions over HTTP with the champion; every request is logged."""
     from tailorml.serving.server import serve as run_server
@@ -38,7 +42,16 @@ def serve(
     state = ctx.obj
     spec = state.spec()
     state.output.print(f"serving {spec.project} on http://{host}:{port} (docs at /docs)", style="green")
-    run_server(spec, host=host, port=port, no_auth=no_auth, workers=workers, watch_seconds=watch)
+    run_server(
+        spec,
+        host=host,
+        port=port,
+        no_auth=no_auth,
+        workers=workers,
+        watch_seconds=watch,
+        batch_window_ms=batch_window_ms,
+        model_batch=model_batch,
+    )
 
 
 def _tracker(state: Any) -> Any:

@@ -115,6 +115,7 @@ class MicroBatcher:
         """Inputs sent to ``predict`` so far."""
         self._pending: deque[_Request] = deque()
         self._pending_items = 0
+        self._outstanding = 0  # requests submitted and not yet answered
         self._wakeup: asyncio.Event | None = None
         self._slots: asyncio.Semaphore | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -177,8 +178,12 @@ class MicroBatcher:
         request = _Request(list(texts), loop.create_future(), loop.time())
         self._pending.append(request)
         self._pending_items += len(request.texts)
+        self._outstanding += 1
         self._wake()
-        return await request.future
+        try:
+            return await request.future
+        finally:
+            self._outstanding -= 1
 
     async def __aenter__(self) -> MicroBatcher:
         self.start()
@@ -215,9 +220,15 @@ class MicroBatcher:
         return bool(self._pending)
 
     async def _wait_for_window(self) -> None:
-        """Wait for the batch to fill, or for ``max_wait_ms`` past the oldest queued request."""
+        """Wait for the batch to fill, or for ``max_wait_ms`` past the oldest queued request.
+
+        A lone request (nothing else submitted and unanswered) goes at once: waiting could only
+        add latency, as there is no one to share the batch with.
+        """
         assert self._wakeup is not None
         loop = asyncio.get_running_loop()
+        if self._outstanding <= 1:
+            return
         while self._pending and self._pending_items < self.max_batch and not self._stopping:
             remaining = self._pending[0].arrived + self.max_wait_ms / 1000.0 - loop.time()
             if remaining <= 0:

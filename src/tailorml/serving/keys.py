@@ -160,7 +160,7 @@ class KeyStore:
             return info, f"tml_{info.id}_{secret}"
         raise TailorError(  # pragma: no cover - needs billions of keys
             f"could not find a free key id in {_CREATE_ATTEMPTS} tries.",
-            hint="Revoke and delete unused keys.",
+            hint="Ids are 8 random hex digits; check the api_keys table for a fault.",
         )
 
     def revoke(self, key_id: str) -> None:

@@ -136,8 +136,7 @@ def open_database(url: str, metadata: sa.MetaData, *, durable_on_power_loss: boo
     else:
         engine = _postgres_engine(parsed, url)
     try:
-        with engine.begin() as conn:
-            metadata.create_all(conn)
+        _create_tables(engine, metadata)
     except sa.exc.DBAPIError as exc:
         engine.dispose()
         raise TailorError(
@@ -145,6 +144,22 @@ def open_database(url: str, metadata: sa.MetaData, *, durable_on_power_loss: boo
             hint=_open_hint(parsed),
         ) from exc
     return engine
+
+
+def _create_tables(engine: Engine, metadata: sa.MetaData, attempts: int = 3) -> None:
+    """Create missing tables; when processes race to create them, the losers try again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                metadata.create_all(conn)
+            return
+        except sa.exc.DBAPIError as exc:
+            # A server's workers start together: one creates a table between another's
+            # existence check and its CREATE ("already exists"; on PostgreSQL sometimes a
+            # unique violation in the catalog). The next attempt finds the table.
+            raced = isinstance(exc, sa.exc.IntegrityError) or "already exists" in str(exc.orig)
+            if not raced or attempt == attempts:
+                raise
 
 
 def _parse_url(url: str) -> URL:
