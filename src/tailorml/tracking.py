@@ -183,7 +183,17 @@ class Tracker:
     def versions(self) -> list[ModelVersion]:
         """Every registered version, newest first."""
         found = self.client.search_model_versions(f"name='{self.model_name}'")
-        return sorted((_as_version(v) for v in found), key=lambda v: -v.version)
+        if not found:
+            return []
+        aliases: dict[int, list[str]] = {}
+        for alias, version in (self.client.get_registered_model(self.model_name).aliases or {}).items():
+            aliases.setdefault(int(version), []).append(alias)
+        versions = [_as_version(v) for v in found]
+        versions = [
+            ModelVersion(v.name, v.version, v.run_id, v.source, tuple(aliases.get(v.version, ())), v.tags)
+            for v in versions
+        ]
+        return sorted(versions, key=lambda v: -v.version)
 
     def resolve(self, ref: str) -> ModelVersion:
         """A version by number (``3``, ``v3``) or by the run id it was registered from."""
