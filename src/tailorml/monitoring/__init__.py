@@ -1,0 +1,1 @@
+"""Watching production: drift and decay signals over windows of logged traffic."""
