@@ -14,7 +14,7 @@ from tailorml.evaluate import evaluate_session
 from tailorml.project import Project
 from tailorml.results import Evaluation
 from tailorml.spec import Spec
-from tailorml.tracking import ModelVersion, Tracker, git_commit
+from tailorml.tracking import CHAMPION, ModelVersion, Tracker, git_commit
 from tailorml.train import TrainingSession, plan_candidates, train_candidates
 
 __all__ = ["Published", "RunResult", "latest_report", "publish", "run_project"]
@@ -29,7 +29,8 @@ class Published:
     folder: Path
     report: Path
     model_card: Path | None
-    champion: ModelVersion | None
+    registered: ModelVersion | None
+    alias: str = CHAMPION
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,19 @@ def run_project(
 
 
 def publish(
-    spec: Spec, evaluation: Evaluation, dataset: Dataset, *, tracker: Tracker, on_step: OnStep | None = None
+    spec: Spec,
+    evaluation: Evaluation,
+    dataset: Dataset,
+    *,
+    tracker: Tracker,
+    alias: str = CHAMPION,
+    on_step: OnStep | None = None,
 ) -> Published:
-    """Write the evaluation, its HTML report and model card; register the chosen model as champion.
+    """Write the evaluation, its HTML report and model card; register the chosen model under ``alias``.
 
-    The champion carries its abstention rule (``serving.abstain``), chosen on the validation side.
+    The registered version carries its abstention rule (``serving.abstain``), chosen on the
+    validation side. Retraining registers its choice as ``challenger`` and promotes it only
+    when it does not regress the champion.
     """
     from tailorml.report import write_model_card, write_report
 
@@ -91,27 +100,29 @@ def publish(
     }
     report = write_report(evaluation, folder, lineage=lineage)
     card = None
-    champion = None
+    registered = None
     if evaluation.chosen is not None:
         chosen = evaluation.candidate(evaluation.chosen)
         card = write_model_card(evaluation, chosen.name, folder, lineage=lineage)
         if on_step:
-            on_step(f"registering {chosen.name} as champion")
+            on_step(f"registering {chosen.name} as {alias}")
         assert chosen.run_id is not None
         tracker.log_artifacts(chosen.run_id, folder, "evaluation")
         rule = abstain_rule(spec, dataset, chosen.artifact_dir)
-        champion = tracker.register(
+        registered = tracker.register(
             chosen.run_id,
+            alias=alias,
             tags={
                 "tailorml.path": chosen.path,
                 "tailorml.data_version": evaluation.data_version,
+                "tailorml.split": evaluation.split,
                 "tailorml.spec_hash": evaluation.spec_hash,
                 "tailorml.evaluation": str(folder / "evaluation.json"),
                 "tailorml.abstain": rule.model_dump_json(),
             },
         )
     (home / "reports" / "latest").write_text(str(folder) + "\n", encoding="utf-8")
-    return Published(folder=folder, report=report, model_card=card, champion=champion)
+    return Published(folder=folder, report=report, model_card=card, registered=registered, alias=alias)
 
 
 def abstain_rule(spec: Spec, dataset: Dataset, model_dir: str) -> AbstainRule:

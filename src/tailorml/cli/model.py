@@ -95,17 +95,19 @@ def show_evaluation(state: Any, evaluation: Any, published: Any) -> None:
             "evaluation": evaluation.model_dump(mode="json"),
             "report": str(published.report),
             "model_card": str(published.model_card) if published.model_card else None,
-            "champion": published.champion.version if published.champion else None,
+            "champion": published.registered.version if published.registered else None,
         }
     )
     out = state.output
     out.print(f"quality: {evaluation.quality_method}")
     out.print(_render.objectives_table(evaluation))
     out.print(_render.decision(evaluation))
-    if published.champion:
+    if published.registered:
         out.print(
             Text.assemble(
-                "registered ", (f"{published.champion.name} v{published.champion.version}", "bold"), " as champion"
+                "registered ",
+                (f"{published.registered.name} v{published.registered.version}", "bold"),
+                f" as {published.alias}",
             )
         )
     out.print(f"report: {published.report}")

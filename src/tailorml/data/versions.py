@@ -176,6 +176,7 @@ class DataStore:
         redact_pii: list[str] | tuple[str, ...] = (),
         drop_columns: list[str] | tuple[str, ...] = (),
         allow_errors: str | None = None,
+        fixed_split: tuple[str, np.ndarray] | None = None,
         on_step: OnStep | None = None,
     ) -> ImportResult:
         """Check, split and store a table as a version; return its manifest and data report.
@@ -199,6 +200,9 @@ class DataStore:
             content is hashed or anything is written.
         allow_errors:
             A reason recorded in the manifest that lets training go ahead despite errors.
+        fixed_split:
+            ``(key, codes)``: record this split (codes index ``SPLIT_NAMES``, one per row) instead
+            of drawing one; retraining uses it to keep the champion's test rows as the test set.
         on_step:
             Called with the name of each step as it starts (for progress display).
         """
@@ -214,7 +218,10 @@ class DataStore:
         report, analysis = analyze(table, input=input, target=target, test=test_table, settings=settings)
         report = _note_redaction(report, transforms)
         step("splitting")
-        codes, record = _make_split(table[target], analysis, settings, split_seed, test_version)
+        if fixed_split is None:
+            codes, record = _make_split(table[target], analysis, settings, split_seed, test_version)
+        else:
+            codes, record = _fixed_split(*fixed_split, seed=split_seed)
         existing = self._find(version_id)
         if existing is not None:
             manifest = self._record(existing, report, record, codes, allow_errors)
@@ -416,6 +423,21 @@ def _note_redaction(report: DataReport, transforms: list[str]) -> DataReport:
         for c in report.checks
     ]
     return report.model_copy(update={"checks": checks})
+
+
+def _fixed_split(key: str, codes: np.ndarray, *, seed: int) -> tuple[np.ndarray, SplitRecord]:
+    codes = np.asarray(codes, dtype=np.int8)
+    counts = np.bincount(codes, minlength=3)
+    n = max(len(codes), 1)
+    record = SplitRecord(
+        key=key,
+        seed=seed,
+        validation=float(counts[1] / n),
+        test=float(counts[2] / n),
+        counts={name: int(c) for name, c in zip(SPLIT_NAMES, counts, strict=True)},
+        file=f"splits/{key}.npy",
+    )
+    return codes, record
 
 
 def _with_checks(
