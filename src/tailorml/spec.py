@@ -159,12 +159,47 @@ class Serving(_Section):
 
 
 class Drift(_Section):
+    psi_warn: float = Field(0.1, gt=0, description="population stability index at which a window warns")
     psi_max: float = Field(0.2, gt=0, description="population stability index above which a window alerts")
+    js_max: float = Field(
+        0.1, gt=0, le=1, description="Jensen-Shannon divergence of the predicted-class mix that alerts"
+    )
+    embedding_auc_max: float = Field(
+        0.7, gt=0.5, le=1, description="AUC of a classifier telling window inputs from reference inputs that alerts"
+    )
+    oov_increase_max: float = Field(
+        0.15, gt=0, le=1, description="rise in the share of out-of-vocabulary words that alerts"
+    )
+    rate_increase_max: float = Field(
+        0.15, gt=0, le=1, description="rise in the abstention or out-of-scope rate over the reference that alerts"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Drift:
+        if self.psi_warn >= self.psi_max:
+            raise ValueError(f"psi_warn ({self.psi_warn:g}) must be below psi_max ({self.psi_max:g})")
+        return self
+
+
+class Alerts(_Section):
+    webhook: str | None = Field(None, description="URL that receives each alert as a JSON POST")
+    command: str | None = Field(None, description="shell command run with each alert as JSON on stdin")
+
+    @field_validator("webhook")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://", value):
+            raise ValueError(f"must be an http(s) URL; got {value!r}")
+        return value
 
 
 class Monitoring(_Section):
-    window: int = Field(1000, gt=0, description="requests per monitoring window")
+    window: int = Field(1000, gt=0, description="requests per monitoring window (window_by: count)")
+    window_by: Literal["count", "time"] = Field("count", description="cut windows by request count or by time")
+    window_minutes: float = Field(60, gt=0, description="minutes per window (window_by: time)")
+    embedding_drift: bool = Field(True, description="measure drift of sentence embeddings (loads the MiniLM encoder)")
     drift: Drift = Field(default_factory=Drift, description="drift thresholds")
+    alerts: Alerts = Field(default_factory=Alerts, description="where alerts go besides the log line")
 
 
 class Privacy(_Section):

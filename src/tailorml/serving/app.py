@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
-import secrets
 import time
 from collections.abc import AsyncIterator, MutableMapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tailorml.errors import NotFoundError, TailorError, error_body
+from tailorml.serving.answers import PredictResponse, log_row, make_prediction
 from tailorml.serving.batching import MicroBatcher
 from tailorml.serving.holder import LoadedModel, ModelHolder
 from tailorml.serving.keys import KeyInfo, KeyStore, RateLimiter
@@ -125,29 +125,6 @@ class PredictRequest(BaseModel):
         return [self.input] if self.input is not None else list(self.inputs or [])
 
 
-class Alternative(BaseModel):
-    label: str
-    confidence: float
-
-
-class Prediction(BaseModel):
-    request_id: str
-    label: str
-    confidence: float = Field(description="probability of the label")
-    top_k: list[Alternative]
-    abstained: bool = Field(description="True when confidence is below the threshold: a person should decide")
-
-
-class ModelRef(BaseModel):
-    name: str
-    version: int
-
-
-class PredictResponse(BaseModel):
-    model: ModelRef
-    predictions: list[Prediction]
-
-
 class ReviewAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -214,12 +191,12 @@ def create_app(service: Service) -> FastAPI:
         now = dt.datetime.now(dt.UTC)
         predictions, rows = [], []
         for text, (used, proba) in zip(texts, results, strict=True):
-            prediction = _prediction(used, proba, k)
+            prediction = make_prediction(used, proba, k)
             predictions.append(prediction)
-            rows.append(_log_row(prediction, text, used, elapsed_ms, now, key))
+            rows.append(log_row(prediction, text, used, elapsed_ms, now, key.id if key else None))
         await asyncio.gather(*(service.writer.write(row) for row in rows))
         service.metrics.observe_predictions([p.label for p in predictions], [p.abstained for p in predictions])
-        answer = PredictResponse(model=ModelRef(name=model.name, version=model.version), predictions=predictions)
+        answer = PredictResponse(model={"name": model.name, "version": model.version}, predictions=predictions)
         # Serialized once here: the response model above documents the shape, and skipping
         # FastAPI's re-validation of what we just built saves a copy on the hot path.
         return Response(content=answer.model_dump_json(), media_type="application/json")
@@ -256,42 +233,6 @@ async def _watch(service: Service) -> None:
             if await asyncio.to_thread(service.holder.reload):
                 current = service.holder.current
                 service.metrics.set_model(current.name, str(current.version))
-
-
-def _prediction(model: LoadedModel, proba: np.ndarray, k: int) -> Prediction:
-    order = np.argsort(-proba, kind="stable")[:k]
-    top = [Alternative(label=str(model.classes[i]), confidence=round(float(proba[i]), 6)) for i in order]
-    confidence = float(proba[order[0]])
-    return Prediction(
-        request_id=_request_id(),
-        label=top[0].label,
-        confidence=round(confidence, 6),
-        top_k=top,
-        abstained=confidence < model.abstain.threshold,
-    )
-
-
-def _request_id() -> str:
-    """Time-ordered, unique ids: nanoseconds then randomness (cheaper to index than uuid4)."""
-    return f"{time.time_ns():016x}{secrets.token_hex(6)}"
-
-
-def _log_row(
-    prediction: Prediction, text: str, model: LoadedModel, latency_ms: float, now: dt.datetime, key: KeyInfo | None
-) -> dict[str, Any]:
-    return {
-        "id": prediction.request_id,
-        "created_at": now,
-        "model_name": model.name,
-        "model_version": model.version,
-        "input_text": text,
-        "label": prediction.label,
-        "confidence": prediction.confidence,
-        "topk": json.dumps([[a.label, a.confidence] for a in prediction.top_k]),
-        "abstained": prediction.abstained,
-        "latency_ms": latency_ms,
-        "api_key_id": key.id if key else None,
-    }
 
 
 def _check_inputs(texts: list[str], settings: ServerSettings) -> None:
