@@ -92,11 +92,12 @@ def _global_options(
 
 
 def _register() -> None:
-    from tailorml.cli import data, model, project, serving
+    from tailorml.cli import data, model, monitoring, project, serving
 
     project.register(app)
     model.register(app)
     serving.register(app)
+    monitoring.register(app)
     app.add_typer(data.app, name="data")
 
 
