@@ -41,7 +41,7 @@ def monitor(
             report = run_monitor(spec, window_by=by, window=window, window_minutes=minutes, on_step=on_step)
         sent = send_alerts(spec, report)
         state.output.result({"report": report.model_dump(mode="json"), "alerts_sent": sent})
-        _show(state, report, sent)
+        _show(state, report, sent, Path(spec.root))
         if not watch or (runs is not None and run >= runs):
             break
         time.sleep(watch)
@@ -49,7 +49,7 @@ def monitor(
         raise typer.Exit(1)
 
 
-def _show(state: Any, report: Any, sent: list[str]) -> None:
+def _show(state: Any, report: Any, sent: list[str], project_folder: Path) -> None:
     out = state.output
     table = Table(title=f"Monitoring {report.model_name} v{report.model_version} ({report.window_size} per window)")
     for column in ("window", "from", "to", "requests", "status", "reasons"):
@@ -76,7 +76,9 @@ def _show(state: Any, report: Any, sent: list[str]) -> None:
         )
     for line in sent:
         out.print(f"alert sent: {line}")
-    folder = Path(state.spec().root) / ".tailor" / "monitoring"
+    from tailorml.project import Project
+
+    folder = Project.at(project_folder).home / "monitoring"
     out.print(f"report: {folder / 'monitor.html'} (computed in {report.seconds:.1f} s)")
 
 

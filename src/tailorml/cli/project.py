@@ -71,11 +71,17 @@ def demo(
     rows: int = typer.Option(2000, "--rows", min=100, help="Rows of synthetic data."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic data."),
     data_only: bool = typer.Option(False, "--data-only", help="Stop after importing and checking the data."),
+    drift: bool = typer.Option(
+        False, "--drift", help="Then simulate drifting traffic: monitor alerts, people label, retraining promotes."
+    ),
 ) -> None:
     """Run the loop on synthetic customer-service data in a fresh folder: data, train, evaluate, report."""
     from tailorml.demo import run_demo
 
     state = ctx.obj
+    if drift:
+        _drift_demo(state, folder, rows, seed)
+        return
     with state.output.steps() as on_step:
         result = run_demo(folder, rows=rows, seed=seed, data_only=data_only, on_step=on_step)
     train = result.outcome.train
@@ -113,3 +119,30 @@ def demo(
     out.print(
         f"next: open the report, or cd {result.folder} && mlflow ui --backend-store-uri sqlite:///.tailor/mlflow.db"
     )
+
+
+def _drift_demo(state: Any, folder: Path, rows: int, seed: int) -> None:
+    from tailorml.cli.monitoring import _show as show_monitor
+    from tailorml.demo import run_drift_demo
+
+    with state.output.steps() as on_step:
+        result = run_drift_demo(folder, rows=rows, seed=seed, on_step=on_step)
+    outcome = result.retrain
+    state.output.result(
+        {
+            "monitor": result.monitor.model_dump(mode="json"),
+            "reviewed": result.reviewed,
+            "retrain": outcome.model_dump(mode="json"),
+        }
+    )
+    out = state.output
+    out.print(f"champion before drift: {result.base.run.evaluation.chosen if result.base.run else '?'} (v1)")
+    show_monitor(state, result.monitor, [], result.base.folder)
+    out.print(f"a person answered {result.reviewed} review items and labeled {result.labeled_file.name}")
+    for c in outcome.comparisons:
+        out.print(
+            f"retrain — {c.rows}: champion {c.champion:.3f}, challenger {c.challenger:.3f} "
+            f"(difference {c.difference.value:+.3f} [{c.difference.low:+.3f}, {c.difference.high:+.3f}], {c.n:,} rows)"
+        )
+    out.print(Text(outcome.reason, style="bold green" if outcome.promoted else "yellow"))
+    out.print(f"next: cd {result.base.folder} && tailor monitor   (or tailor rollback to undo the promotion)")
