@@ -59,15 +59,16 @@ def _subsample(rng: np.random.Generator, x: np.ndarray, n: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _assignments(seed: int, m: int, n: int, n_permutations: int) -> np.ndarray:
+def _assignments(m: int, n: int, n_permutations: int) -> np.ndarray:
     """Row i marks the pooled rows that play ``ref`` in assignment i; row 0 is the real split.
 
-    Cached: a monitor tests every window with the same sizes, and drawing the permutations
-    costs as much as applying them.
+    Drawn once per sample sizes from a fixed seed and cached: a monitor tests every window
+    with the same sizes, and drawing the permutations costs as much as applying them. The
+    test stays exact, since the permutations do not depend on the data.
     """
     base = np.zeros(m + n, dtype=np.float32)
     base[:m] = 1.0
-    rng = np.random.default_rng([seed, m, n])
+    rng = np.random.default_rng([m, n, n_permutations])
     sides = np.vstack([base, rng.permuted(np.tile(base, (n_permutations, 1)), axis=1)])
     sides.flags.writeable = False
     return sides
@@ -139,9 +140,10 @@ def mmd_rbf(
 
     Uses at most 500 rows a side (a seeded random subsample). The kernel is
     ``exp(-||x - y||² / (2 s²))`` with ``s²`` the median squared distance between all
-    pooled rows (the median heuristic). The p-value is ``(1 + #{permuted >= observed}) /
-    (1 + n_permutations)`` over random reassignments of the pooled rows to the two sides,
-    all computed at once from the one kernel matrix.
+    pooled rows (the median heuristic; estimated from 20,000 random pairs when there are
+    more). The p-value is ``(1 + #{permuted >= observed}) / (1 + n_permutations)`` over
+    random reassignments of the pooled rows to the two sides, all computed at once from the
+    one kernel matrix.
 
     Parameters
     ----------
@@ -150,7 +152,9 @@ def mmd_rbf(
     cur:
         The window's embeddings, same dimension.
     seed:
-        Seeds the subsampling and the permutations.
+        Seeds the subsampling and the bandwidth's pair sample. The permutations are drawn
+        once per sample sizes from a fixed seed (and cached), so every window of a monitor
+        run shares them.
     n_permutations:
         Permutations for the p-value, 1 to 200; the smallest p-value possible is
         ``1 / (1 + n_permutations)``.
@@ -186,7 +190,7 @@ def mmd_rbf(
     kernel = np.exp(d2 * np.float32(-0.5 / scale))
     np.fill_diagonal(kernel, 0.0)  # the unbiased estimate leaves out k(x, x)
 
-    sides = _assignments(seed, m, n, n_permutations)
+    sides = _assignments(m, n, n_permutations)
     row_sums = kernel.sum(axis=1, dtype=np.float64)
     total = row_sums.sum()
     within_a = np.einsum("ij,ij->i", sides @ kernel, sides, dtype=np.float64)

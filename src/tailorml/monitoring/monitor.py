@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tailorml.monitoring.results import MonitorReport, Signal, Window
 from tailorml.project import Project
@@ -40,6 +40,8 @@ _TOKEN = re.compile(r"[a-z]+")
 
 class Reference(BaseModel):
     """What in-distribution traffic looks like for one champion version."""
+
+    model_config = ConfigDict(ser_json_inf_nan="constants")  # histogram edges are open-ended (±inf)
 
     model_version: int
     data_version: str
@@ -142,7 +144,7 @@ def run_monitor(
     step("summarizing the request log by window")
     summaries = window_summaries(
         spec.serving.log_url(spec.root),
-        spec=WindowSpec(by=by, size=size),
+        spec=WindowSpec(by=by, size=size),  # type: ignore[arg-type]
         confidence_bins=CONFIDENCE_BINS,
         length_edges=np.asarray(reference.length_edges),
     )

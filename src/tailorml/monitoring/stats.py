@@ -228,7 +228,9 @@ def _shares(counts: np.ndarray | Sequence[float], name: str) -> np.ndarray:
     return arr / total
 
 
-def _aligned(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float], names: tuple[str, str]) -> tuple:
+def _aligned(
+    a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float], names: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
     p, q = _shares(a, names[0]), _shares(b, names[1])
     if p.shape != q.shape:
         raise ValueError(
