@@ -1,6 +1,6 @@
 """Histograms, PSI and JS divergence against hand-computed values; embedding drift power.
 
-Run as a script for the full detection-power table (384-d, 20 seeds, a few minutes):
+Run as a script for the full detection-power table (384-d, 20 seeds, about a minute):
 
     .venv/bin/python tests/test_drift_stats.py
 
@@ -12,17 +12,17 @@ point is rotated by a small random rotation (``theta`` ~ the distance each point
 reference and no-shift window rows, whose 95th percentile is the AUC threshold that keeps
 false alarms at 5 %.
 
-Measured 2026-11-30 on the 2-core dev machine (24 s), 384-d, 20 seeds a cell; share of
-seeds flagged. The permutation-null AUC had mean 0.507 and 95th percentile 0.547:
+Measured 2026-11-30 on the 2-core dev machine, 384-d, 20 seeds a cell; share of seeds
+flagged. The permutation-null AUC had mean 0.506 and 95th percentile 0.546:
 
 ==============  =========  ==========  ============  ============  ========
 shift           AUC > 0.6  AUC > 0.55  MMD p < 0.01  MMD p < 0.05  mean AUC
 ==============  =========  ==========  ============  ============  ========
 none            0.00       0.00        0.00          0.05          0.502
-new 10 %        0.00       0.60        1.00          1.00          0.548
+new 10 %        0.00       0.55        1.00          1.00          0.548
 new 20 %        0.50       1.00        1.00          1.00          0.599
-rotation 0.10   0.80       1.00        0.00          0.25          0.630
-rotation 0.15   1.00       1.00        0.40          0.95          0.740
+rotation 0.10   0.80       1.00        0.05          0.20          0.630
+rotation 0.15   1.00       1.00        0.35          0.95          0.740
 rotation 0.20   1.00       1.00        1.00          1.00          0.835
 ==============  =========  ==========  ============  ============  ========
 

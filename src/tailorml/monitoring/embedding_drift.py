@@ -127,7 +127,7 @@ def domain_classifier_auc(ref: np.ndarray, cur: np.ndarray, *, seed: int = 0) ->
     y = np.repeat([0, 1], n)
     aucs = []
     for train, test in StratifiedKFold(n_splits=5, shuffle=True, random_state=seed).split(x, y):
-        model = LogisticRegression(C=1.0, max_iter=1000)
+        model = LogisticRegression(C=1.0, solver="liblinear")  # lbfgs: 3-10x slower here
         model.fit(x[train], y[train])
         aucs.append(roc_auc_score(y[test], model.decision_function(x[test])))
     return float(np.mean(aucs))

@@ -125,7 +125,7 @@ class WindowSpec:
         return f"{seconds:g} s"
 
 
-@dataclass
+@dataclass(eq=False)
 class WindowSummary:
     """What one window of logged traffic holds, as counts (see :func:`window_summaries`).
 
@@ -153,6 +153,13 @@ class WindowSummary:
     reviewed: int
     correct: int
     sample_texts: list[str] = field(default_factory=list)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WindowSummary):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     @property
     def abstention_rate(self) -> float:
