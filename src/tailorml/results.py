@@ -171,12 +171,9 @@ class Evaluation(BaseModel):
         raise KeyError(name)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        from tailorml._jsonfile import write_model_json
+
+        return write_model_json(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Evaluation:

@@ -188,11 +188,9 @@ def _last(home: Path) -> RetrainOutcome | None:
 
 
 def _finish(home: Path, outcome: RetrainOutcome) -> RetrainOutcome:
-    folder = home / "retrain"
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / ".latest.json.tmp"
-    tmp.write_text(outcome.model_dump_json(indent=2), encoding="utf-8")
-    tmp.replace(folder / "latest.json")
+    from tailorml._jsonfile import write_model_json
+
+    write_model_json(outcome, home / "retrain" / "latest.json")
     return outcome
 
 

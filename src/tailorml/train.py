@@ -41,11 +41,9 @@ class TrainingSession(BaseModel):
     candidates: list[TrainedCandidate]
 
     def save(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        from tailorml._jsonfile import write_model_json
+
+        return write_model_json(self, path)
 
 
 def plan_candidates(spec: Spec, n_train_rows: int) -> list[tuple[str, float]]:

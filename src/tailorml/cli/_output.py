@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -76,3 +77,11 @@ class Output:
         self.err.print(Text.assemble(("error: ", "bold red"), exc.message))
         if exc.hint:
             self.err.print(Text.assemble(("fix: ", "yellow"), exc.hint))
+
+
+def parse_age(text: str, option: str) -> dt.timedelta:
+    """An age such as 7d, 12h or 30m; TailorError naming ``option`` otherwise."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if text[-1:] in units and text[:-1].isdigit():
+        return dt.timedelta(**{units[text[-1]]: int(text[:-1])})
+    raise TailorError(f"{option} {text!r} is not an age", hint="use e.g. 7d, 12h or 30m")

@@ -1,6 +1,5 @@
 """Monitoring commands: monitor and retrain."""
 
-import datetime as dt
 import itertools
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from tailorml.cli._output import parse_age
 from tailorml.cli._render import _row
 from tailorml.errors import TailorError
 
@@ -94,7 +94,13 @@ def retrain(
     state = ctx.obj
     spec = state.spec()
     with state.output.steps() as on_step:
-        outcome = run_retrain(spec, new_files=files or [], if_drift=if_drift, every=_age(every), on_step=on_step)
+        outcome = run_retrain(
+            spec,
+            new_files=files or [],
+            if_drift=if_drift,
+            every=parse_age(every, "--every") if every else None,
+            on_step=on_step,
+        )
     state.output.result(outcome.model_dump(mode="json"))
     out = state.output
     if outcome.skipped:
@@ -110,12 +116,3 @@ def retrain(
     out.print(Text(outcome.reason, style=style))
     if outcome.report:
         out.print(f"report: {outcome.report}")
-
-
-def _age(text: str | None) -> dt.timedelta | None:
-    if not text:
-        return None
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    if text[-1:] in units and text[:-1].isdigit():
-        return dt.timedelta(**{units[text[-1]]: int(text[:-1])})
-    raise TailorError(f"--every {text!r} is not an age", hint="use e.g. 7d, 12h or 30m")

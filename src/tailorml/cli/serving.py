@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from tailorml.cli._output import parse_age
 from tailorml.cli._render import _row
 
 log_app = typer.Typer(no_args_is_help=True, help="Read, export and trim the request log.")
@@ -248,9 +249,8 @@ def _since(text: str | None) -> dt.datetime | None:
 
     if not text:
         return None
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    if text[-1:] in units and text[:-1].isdigit():
-        return dt.datetime.now(dt.UTC) - dt.timedelta(**{units[text[-1]]: int(text[:-1])})
+    if text[-1:] in ("d", "h", "m") and text[:-1].isdigit():
+        return dt.datetime.now(dt.UTC) - parse_age(text, "--since")
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
