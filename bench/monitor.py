@@ -325,6 +325,8 @@ def run_size(rows: int, window: int, folder: Path) -> dict[str, Any]:
     print(
         f"  {rows:,} rows written in {written['seconds']:.0f} s ({written['mb']:,.0f} MB)", file=sys.stderr, flush=True
     )
+    one_thread = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    load = os.getloadavg()[0]
     child = subprocess.run(
         [
             sys.executable,
@@ -338,6 +340,7 @@ def run_size(rows: int, window: int, folder: Path) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **one_thread},
     )
     if child.returncode != 0:
         raise SystemExit(f"monitor process failed:\n{child.stderr}")
@@ -349,6 +352,7 @@ def run_size(rows: int, window: int, folder: Path) -> dict[str, Any]:
         "write_s": written["seconds"],
         "db_mb": written["mb"],
         "reviews": written["reviews"],
+        "load": (load, os.getloadavg()[0]),
         **result,
     }
 
@@ -375,12 +379,13 @@ def main() -> None:
 
     print(f"windows of {args.window:,} requests; every signal of every window (8 from counts, OOV rate and")
     print("MMD embedding drift on 200 sampled texts a window, stand-in embeddings: no model loaded)\n")
-    print("| rows | windows | write s | DB MB | summaries s | signals s | monitor s | peak RSS MB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| rows | windows | write s | DB MB | summaries s | signals s | monitor s | peak RSS MB | load avg |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
             f"| {r['rows']:,} | {r['windows']:,} | {r['write_s']:.0f} | {r['db_mb']:,.0f} | {r['summaries_s']:.1f}"
-            f" | {r['signals_s']:.1f} | **{r['monitor_s']:.1f}** | **{r['peak_rss_mb']:.0f}** |"
+            f" | {r['signals_s']:.1f} | **{r['monitor_s']:.1f}** | **{r['peak_rss_mb']:.0f}**"
+            f" | {r['load'][0]:.1f} → {r['load'][1]:.1f} |"
         )
     print("\ngoal: 10,000,000 rows monitored in < 60 s and < 1,024 MB peak RSS (write time not part of it);")
     print("load avg: the 1-minute load average before and after the monitor process (2 = both cores busy)")

@@ -164,8 +164,11 @@ class Drift(_Section):
     js_max: float = Field(
         0.1, gt=0, le=1, description="Jensen-Shannon divergence of the predicted-class mix that alerts"
     )
-    embedding_auc_max: float = Field(
-        0.7, gt=0.5, le=1, description="AUC of a classifier telling window inputs from reference inputs that alerts"
+    embedding_p_min: float = Field(
+        0.01,
+        gt=0,
+        lt=0.5,
+        description="p-value of the MMD test between window and reference input embeddings below which a window alerts",
     )
     oov_increase_max: float = Field(
         0.15, gt=0, le=1, description="rise in the share of out-of-vocabulary words that alerts"
