@@ -19,6 +19,9 @@ lint: $(VENV)/.dev-installed      ## ruff (lint + format check) and mypy on src/
 
 bench: $(VENV)/.installed         ## benchmarks that print a table (minutes; not part of test)
 	$(BIN)/python bench/data.py
+	$(BIN)/python bench/intent.py
+	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/monitor.py
 
 install: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
