@@ -67,11 +67,13 @@ class Tracker:
     @property
     def client(self) -> Any:
         if self._client is None:
-            for name in ("mlflow", "alembic"):
-                logging.getLogger(name).setLevel(logging.WARNING)
             # Artifacts are local files: a download progress bar per load is noise.
             os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
             from mlflow import MlflowClient
+
+            # After the import: MLflow sets up its own loggers when it loads.
+            for name in ("mlflow", "alembic"):
+                logging.getLogger(name).setLevel(logging.WARNING)
 
             try:
                 self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
