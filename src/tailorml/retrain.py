@@ -232,7 +232,8 @@ def _new_version(
     spec: Spec, store: DataStore, base: Manifest, fresh: pa.Table, champion: ModelVersion, step: OnStep
 ) -> tuple[Manifest, int]:
     """Store base + fresh rows as a new version whose split freezes the champion's test rows."""
-    record = base.splits[champion.tags.get("tailorml.split") or list(base.splits)[-1]]
+    key = champion.tags.get("tailorml.split")
+    record = base.splits[key] if key in base.splits else list(base.splits.values())[-1]
     if record.test_version:
         raise NotFoundError(
             "retraining a project whose test set is a separate file is not supported yet",
