@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +11,7 @@ import sqlalchemy as sa
 
 from tailorml.errors import NotFoundError, TailorError
 from tailorml.serving.keys import KeyStore, RateLimiter
-
-PG_ENV = "TAILOR_TEST_POSTGRES_URL"
+from tests._postgres import fresh_schema_url
 
 
 class FakeClock:
@@ -38,17 +35,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'keys.db'}"
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f'PostgreSQL tests need {PG_ENV}; run: export "$(scripts/postgres.sh)"')
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(sa.make_url(base).set(drivername="postgresql+psycopg"))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    yield from fresh_schema_url()
 
 
 # --- keys ------------------------------------------------------------------------------------------

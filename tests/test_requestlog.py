@@ -9,23 +9,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from tailorml.errors import DataError, NotFoundError, SpecError, TailorError
 from tailorml.serving.requestlog import LogWriter, RequestLog
+from tests._postgres import fresh_schema_url
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-PG_ENV = "TAILOR_TEST_POSTGRES_URL"
 
 
 def make_row(i: int, **overrides: Any) -> dict[str, Any]:
@@ -52,18 +49,7 @@ def make_row(i: int, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f'PostgreSQL tests need {PG_ENV}; run: export "$(scripts/postgres.sh)"')
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(sa.make_url(base).set(drivername="postgresql+psycopg"))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    yield from fresh_schema_url()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

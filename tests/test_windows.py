@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,8 +28,8 @@ from tailorml.monitoring.windows import (
     window_summaries,
 )
 from tailorml.serving.requestlog import RequestLog
+from tests._postgres import fresh_schema_url
 
-PG_ENV = "TAILOR_TEST_POSTGRES_URL"
 T0 = datetime(2026, 1, 5, 12, 3, tzinfo=UTC)  # 3 min into a 10-min span: the first time window is partial
 N = 2_400
 LENGTH_EDGES = np.array([-np.inf, 5.0, 10.0, 20.0, 40.0, np.inf])
@@ -128,22 +126,6 @@ def summaries(url: str | sa.Engine, spec: WindowSpec, **kwargs: Any) -> list[Win
 # --- databases -------------------------------------------------------------------------------
 
 
-def pg_schema_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f'PostgreSQL tests need {PG_ENV}; run: export "$(scripts/postgres.sh)"')
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(sa.make_url(base).set(drivername="postgresql+psycopg"))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def log_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The same filled log on SQLite and on PostgreSQL, written once per module."""
@@ -152,7 +134,7 @@ def log_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         fill(url)
         yield url
         return
-    for url in pg_schema_url():
+    for url in fresh_schema_url():
         fill(url)
         yield url
 
