@@ -8,6 +8,8 @@ of requests.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pydantic import BaseModel, Field
 
@@ -65,33 +67,20 @@ def choose_threshold(
     precision_at = np.cumsum(sorted_correct) / answered
     # Only cut between distinct confidence values: equal confidences are answered together.
     last_of_level = np.append(sorted_conf[1:] != sorted_conf[:-1], True)
+
+    def answering_top(k: int, **targets: Any) -> AbstainRule:
+        """The rule that answers the ``k`` most confident predictions."""
+        return AbstainRule(
+            threshold=float(sorted_conf[k - 1]), precision=float(precision_at[k - 1]), coverage=k / n, n=n, **targets
+        )
+
     if coverage is not None:
         k = max(1, min(n, int(np.ceil(coverage * n))))
         k = int(np.flatnonzero(last_of_level[k - 1 :])[0]) + k  # extend to the end of the tie
-        return AbstainRule(
-            threshold=float(sorted_conf[k - 1]),
-            coverage_target=coverage,
-            precision=float(precision_at[k - 1]),
-            coverage=k / n,
-            n=n,
-        )
+        return answering_top(k, coverage_target=coverage)
     assert target_precision is not None
     ok = np.flatnonzero(last_of_level & (precision_at >= target_precision))
-    if ok.size == 0:
+    if ok.size == 0:  # not reachable: answer only the most confident level
         k = int(np.flatnonzero(last_of_level)[0]) + 1
-        return AbstainRule(
-            threshold=float(sorted_conf[k - 1]),
-            target_precision=target_precision,
-            precision=float(precision_at[k - 1]),
-            coverage=k / n,
-            n=n,
-            reachable=False,
-        )
-    k = int(ok[-1]) + 1
-    return AbstainRule(
-        threshold=float(sorted_conf[k - 1]),
-        target_precision=target_precision,
-        precision=float(precision_at[k - 1]),
-        coverage=k / n,
-        n=n,
-    )
+        return answering_top(k, target_precision=target_precision, reachable=False)
+    return answering_top(int(ok[-1]) + 1, target_precision=target_precision)
