@@ -200,23 +200,19 @@ def _cross_validated_proba(trained: TrainedCandidate, side: Side, *, seed: int) 
 
 
 def learning_curve(spec: Spec, dataset: Dataset, path: str, params: dict[str, Any]) -> list[LearningPoint]:
-    """Test accuracy of ``path`` trained on growing random shares of the train side."""
-    from tailorml.paths import create_path
+    """Test accuracy of ``path`` trained on 25/50/75/100% of the train side (stratified, one seed)."""
+    from tailorml.plan.labels import learning_curve as measure_curve
 
-    rng = np.random.default_rng(dataset.split.seed)
-    order = rng.permutation(len(dataset.train))
-    points = []
-    for fraction in LEARNING_FRACTIONS:
-        index = order[: max(round(fraction * len(order)), 2)]
-        labels = dataset.train.labels[index]
-        if len(set(labels)) < 2:
-            continue
-        model = create_path(path, **_constructor_params_dict(params))
-        model.fit(list(dataset.train.texts[index]), list(labels))
-        predicted = model.predict(list(dataset.test.texts))
-        accuracy = float(np.mean(np.asarray(predicted, dtype=object) == dataset.test.labels))
-        points.append(LearningPoint(fraction=fraction, n_train=len(index), accuracy=accuracy))
-    return points
+    return measure_curve(
+        path,
+        list(dataset.train.texts),
+        list(dataset.train.labels),
+        list(dataset.test.texts),
+        list(dataset.test.labels),
+        fractions=LEARNING_FRACTIONS,
+        seeds=(dataset.split.seed,),
+        params=_constructor_params_dict(params),
+    )
 
 
 def _constructor_params(trained: TrainedCandidate) -> dict[str, Any]:
