@@ -17,7 +17,7 @@ from tailorml.spec import Spec
 from tailorml.tracking import CHAMPION, ModelVersion, Tracker, git_commit
 from tailorml.train import TrainingSession, plan_candidates, train_candidates
 
-__all__ = ["Published", "RunResult", "latest_report", "publish", "run_project"]
+__all__ = ["Published", "RunResult", "latest_report", "prepare_data", "publish", "run_project"]
 
 OnStep = Callable[[str], None]
 
@@ -49,17 +49,23 @@ def run_project(
     Everything that can be checked before training is checked first: the data's errors, the
     candidate names and the budget.
     """
-    outcome = import_data(spec, allow_errors=allow_errors, on_step=on_step)
-    manifest = outcome.train.manifest
-    ensure_trainable(manifest)
-    store = DataStore(Project.at(spec.root).data_dir)
-    dataset = load_dataset(store, manifest, group_columns=spec.task.groups)
+    outcome, dataset = prepare_data(spec, allow_errors=allow_errors, on_step=on_step)
     plan_candidates(spec, len(dataset.train))
     tracker = Tracker.for_project(spec)
     session = train_candidates(spec, dataset, tracker=tracker, on_step=on_step)
     evaluation = evaluate_session(spec, dataset, session, tracker=tracker, on_step=on_step, n_resamples=n_resamples)
     published = publish(spec, evaluation, dataset, tracker=tracker, on_step=on_step)
     return RunResult(outcome, session, evaluation, published)
+
+
+def prepare_data(
+    spec: Spec, *, allow_errors: str | None = None, on_step: OnStep | None = None
+) -> tuple[ImportOutcome, Dataset]:
+    """Import the spec's data (a no-op when stored), refuse it if its checks failed, and split it."""
+    outcome = import_data(spec, allow_errors=allow_errors, on_step=on_step)
+    ensure_trainable(outcome.train.manifest)
+    store = DataStore(Project.at(spec.root).data_dir)
+    return outcome, load_dataset(store, outcome.train.manifest, group_columns=spec.task.groups)
 
 
 def publish(

@@ -17,30 +17,19 @@ def register(app: typer.Typer) -> None:
     app.command("report")(report)
 
 
-def _dataset(spec: Any, on_step: Any, allow_errors: str | None) -> Any:
-    from tailorml.data.dataset import ensure_trainable, load_dataset
-    from tailorml.data.importer import import_data
-    from tailorml.data.versions import DataStore
-    from tailorml.project import Project
-
-    outcome = import_data(spec, allow_errors=allow_errors, on_step=on_step)
-    ensure_trainable(outcome.train.manifest)
-    store = DataStore(Project.at(spec.root).data_dir)
-    return load_dataset(store, outcome.train.manifest, group_columns=spec.task.groups)
-
-
 def train(
     ctx: typer.Context,
     allow_errors: str = typer.Option(None, "--allow-errors", metavar="REASON", help="Train despite data check errors."),
 ) -> None:
     """Train the spec's candidates on the train side; one MLflow run each."""
+    from tailorml.run import prepare_data
     from tailorml.tracking import Tracker
     from tailorml.train import plan_candidates, train_candidates
 
     state = ctx.obj
     spec = state.spec()
     with state.output.steps() as on_step:
-        dataset = _dataset(spec, on_step, allow_errors)
+        _, dataset = prepare_data(spec, allow_errors=allow_errors, on_step=on_step)
         plan_candidates(spec, len(dataset.train))
         session = train_candidates(spec, dataset, tracker=Tracker.for_project(spec), on_step=on_step)
     state.output.result(session.model_dump(mode="json"))
