@@ -63,10 +63,11 @@ start_server() {
       pg_createcluster "$version" main >/dev/null
     fi
     log "starting cluster $version/main"
-    pg_ctlcluster "$version" main start 2>/dev/null || service postgresql start >/dev/null
+    # pg_ctlcluster prints notes such as "Removed stale pid file." on stdout: keep them off ours.
+    pg_ctlcluster "$version" main start >&2 2>/dev/null || service postgresql start >&2
   else
     log "starting the postgresql service"
-    service postgresql start >/dev/null
+    service postgresql start >&2
   fi
 }
 
@@ -114,15 +115,20 @@ check_login() {
 }
 
 main() {
-  if ready; then
-    log "PostgreSQL already answers on ${HOST}:${PORT}"
-  else
-    install_server
-    start_server
-    wait_ready
-  fi
-  create_role_and_database
-  check_login
+  # Only the final URL line may reach stdout: every step's own output goes to stderr. (No
+  # extra descriptor is opened for it: a server started here would inherit it and hold a
+  # caller's $(...) open forever.)
+  {
+    if ready; then
+      log "PostgreSQL already answers on ${HOST}:${PORT}"
+    else
+      install_server
+      start_server
+      wait_ready
+    fi
+    create_role_and_database
+    check_login
+  } >&2
   echo "TAILOR_TEST_POSTGRES_URL=${URL}"
 }
 
