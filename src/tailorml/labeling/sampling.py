@@ -74,6 +74,9 @@ def _stratified(labels: Sequence[object | None], k: int, rng: np.random.Generato
     sizes = np.array([len(by_class[c]) for c in classes])
     exact = sizes * min(1.0, k / sizes.sum())
     quota = np.maximum(1, np.floor(exact)).astype(int)  # every class at least once
+    while quota.sum() > k and (quota > 1).any():  # the minimums overshot: take back from the most over-served
+        surplus = np.where(quota > 1, quota - exact, -np.inf)
+        quota[int(np.argmax(surplus))] -= 1
     # Largest remainders fill up to k (a class never gets more rows than it has).
     for j in np.argsort(-(exact - np.floor(exact)), kind="stable"):
         if quota.sum() >= k:
