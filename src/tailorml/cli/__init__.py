@@ -92,12 +92,13 @@ def _global_options(
 
 
 def _register() -> None:
-    from tailorml.cli import data, label, model, monitoring, project, serving
+    from tailorml.cli import data, label, model, monitoring, plan, project, serving
 
     project.register(app)
     model.register(app)
     serving.register(app)
     monitoring.register(app)
+    plan.register(app)
     app.add_typer(data.app, name="data")
     app.add_typer(label.app, name="label")
 
