@@ -18,7 +18,7 @@ from tailorml.labeling.costs import project
 from tailorml.labeling.interchange import export_csv, export_label_studio, import_annotations, read_annotations
 from tailorml.labeling.pilot import create_task, final_labels, finish_task, label_report, open_store, queue_active
 from tailorml.labeling.sampling import sample_rows
-from tailorml.labeling.schema import LabelSchema, load_schema
+from tailorml.labeling.schema import load_schema
 from tailorml.labeling.store import IDLE_CAP_S, LabelStore, hash_password, verify_password
 
 WORDS = {
@@ -94,8 +94,9 @@ def test_a_task_samples_a_version_and_serves_each_item_to_k_annotators(stores) -
     admin = store.add_user("ada", "long enough", role="admin")
     for name in ("bob", "cy", "dee"):
         store.add_user(name, "long enough")
-    task = create_task(store, data, name="pilot", strategy="stratified", items=9, annotators_per_item=2,
-                       created_by=admin.id)
+    task = create_task(
+        store, data, name="pilot", strategy="stratified", items=9, annotators_per_item=2, created_by=admin.id
+    )
     items = store.items(task.id)
     assert len(items) == 9 and {i.given_label for i in items} == set(WORDS)  # 3 of each class
     _, schema = store.schema(task.id)
@@ -171,9 +172,14 @@ def test_final_labels_majority_adjudication_and_ties(stores) -> None:
         store.add_user(name, "long enough")
     task = create_task(store, data, name="pilot", items=3, annotators_per_item=2)
     items = store.items(task.id)
-    rows = [(items[0].position, "bob", "refund"), (items[0].position, "cy", "refund"),
-            (items[1].position, "bob", "refund"), (items[1].position, "cy", "billing"),
-            (items[2].position, "bob", "delivery"), (items[2].position, "cy", "billing")]
+    rows = [
+        (items[0].position, "bob", "refund"),
+        (items[0].position, "cy", "refund"),
+        (items[1].position, "bob", "refund"),
+        (items[1].position, "cy", "billing"),
+        (items[2].position, "bob", "delivery"),
+        (items[2].position, "cy", "billing"),
+    ]
     store.import_annotations(task.id, rows)
     store.adjudicate(items[2].id, "billing", user_id=store.user("dee").id)
     labels, unresolved = final_labels(store, task)
@@ -193,8 +199,9 @@ def test_report_measures_agreement_time_and_cost_and_writes_pilot_figures(stores
     pair = report.agreement.ambiguous_pairs[0]
     assert (pair.label_a, pair.label_b) == ("billing", "refund") and pair.rate == 1.0
     assert report.agreement.pairwise.mean < 0.2  # only delivery agrees
-    assert report.unresolved == report.progress["items"] - sum(1 for i in store.items(task.id)
-                                                                 if i.given_label == "delivery")
+    assert report.unresolved == report.progress["items"] - sum(
+        1 for i in store.items(task.id) if i.given_label == "delivery"
+    )
     figures = json.loads((tmp_path / "pilot.json").read_text())
     assert figures["annotators"] == 2 and figures["annotators_per_item"] == 2.0
     assert figures["hourly_rate"] == 30.0 and figures["agreement"]["krippendorff_alpha"] is not None
@@ -226,7 +233,9 @@ def test_finish_makes_a_child_version_with_the_final_labels(stores) -> None:
     store.add_user("bob", "long enough")
     task = create_task(store, data, name="pilot", items=5, annotators_per_item=1)
     first = store.items(task.id)[0]
-    store.import_annotations(task.id, [(first.position, "bob", "delivery" if first.given_label != "delivery" else "refund")])
+    store.import_annotations(
+        task.id, [(first.position, "bob", "delivery" if first.given_label != "delivery" else "refund")]
+    )
     result = finish_task(store, data, task)
     assert result.created and result.manifest.parent == task.data_version
     frame = data.table(result.manifest).to_pandas()
@@ -264,10 +273,10 @@ def test_a_bad_import_names_the_row_and_stores_nothing(stores, tmp_path: Path) -
     with pytest.raises(DataError, match="line 3: item 'three' is not a whole number"):
         read_annotations(path)
     path.write_text(f"item,annotator,label\n{items[0].position},bob,refund\n{items[1].position},bob,weather\n")
-    with pytest.raises(TailorError, match="outside the schema, e.g. 'weather'"):
+    with pytest.raises(TailorError, match=r"outside the schema, e\.g\. 'weather'"):
         import_annotations(store, task, read_annotations(path))
     (tmp_path / "bad.json").write_text('[{"data": {"text": 1}}]')
-    with pytest.raises(DataError, match="data.text is missing"):
+    with pytest.raises(DataError, match=r"data\.text is missing"):
         read_annotations(tmp_path / "bad.json")
     (tmp_path / "broken.json").write_text('[{"data": ')
     with pytest.raises(DataError, match="not valid JSON"):

@@ -242,8 +242,13 @@ def _show_report(state: Any, result: Any) -> None:
             pairs.add_column(column, overflow="fold")
         for pair in a.ambiguous_pairs[:10]:
             example = next((texts[i] for i in pair.items if i in texts), "")
-            _row(pairs, f"{pair.label_a} vs {pair.label_b}", f"{pair.n_disputed}/{pair.n_either}", f"{pair.rate:.2f}",
-                 example[:80])
+            _row(
+                pairs,
+                f"{pair.label_a} vs {pair.label_b}",
+                f"{pair.n_disputed}/{pair.n_either}",
+                f"{pair.rate:.2f}",
+                example[:80],
+            )
         out.print(pairs)
     t = result.time
     if t.median is not None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hmac
 import secrets
 from importlib import resources
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -32,7 +31,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from starlette.exceptions import HTTPException
 
 from tailorml.errors import TailorError
-from tailorml.labeling.store import LabelStore, Session, Task
+from tailorml.labeling.store import Item, LabelStore, Session, Task
 
 __all__ = ["create_app"]
 
@@ -53,20 +52,73 @@ def _templates() -> Any:
     import jinja2
 
     folder = resources.files("tailorml.labeling") / "templates"
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env
 
 
-def create_app(store: LabelStore, *, data_store: Any = None, secure_cookies: bool = False) -> FastAPI:
-    """The app over one labeling database; ``data_store`` enables nothing extra yet but is kept for the CLI."""
-    env = _templates()
-    static = resources.files("tailorml.labeling") / "static"
+class _Pages:
+    """What every route needs: the store, the templates, and the session and access checks."""
+
+    def __init__(self, store: LabelStore, secure_cookies: bool) -> None:
+        self.store = store
+        self.env = _templates()
+        self.secure_cookies = secure_cookies
+
+    def render(self, name: str, session: Session | None, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.env.get_template(name).render(session=session, **context)
+        return HTMLResponse(html, status_code=status)
+
+    def current(self, request: Request) -> Session:
+        """The logged-in session, or 401 (answered with a redirect to the login page)."""
+        session = self.store.session(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            raise HTTPException(401)
+        return session
+
+    def task_for(self, session: Session, task_id: int, *, review: bool = False) -> Task:
+        """The task, if this user is a member (else 404: another project's tasks do not exist for them)."""
+        try:
+            task = self.store.task(task_id)
+        except TailorError:
+            raise HTTPException(404, "No such task.") from None
+        if not self.store.can_access(session.user, task.id):
+            raise HTTPException(404, "No such task.")
+        if review and not session.user.can_review:
+            raise HTTPException(403, "Only reviewers and admins see this page.")
+        return task
+
+    def item_of(self, task: Task, item_id: int) -> Item:
+        """The item, if it belongs to ``task`` (ids of other tasks' items answer 404)."""
+        try:
+            item = self.store.item(item_id)
+        except TailorError:
+            raise HTTPException(404, "No such item.") from None
+        if item.task_id != task.id:
+            raise HTTPException(404, "No such item.")
+        return item
+
+    async def form(self, request: Request, session: Session | None) -> dict[str, str]:
+        """The posted form's fields; with a session, its CSRF token must match (else 403)."""
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, "The form is too large.")
+        try:
+            fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The form is not valid UTF-8.") from None
+        if session is not None and not hmac.compare_digest(fields.get("csrf", ""), session.csrf):
+            raise HTTPException(403, "The form's security token is missing or stale; reload the page and try again.")
+        return fields
+
+
+def create_app(store: LabelStore, *, secure_cookies: bool = False) -> FastAPI:
+    """The app over one labeling database. ``secure_cookies``: send cookies over HTTPS only."""
+    pages = _Pages(store, secure_cookies)
     app = FastAPI(title="tailorml labeling", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.middleware("http")
@@ -80,40 +132,19 @@ def create_app(store: LabelStore, *, data_store: Any = None, secure_cookies: boo
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 401:
             return RedirectResponse("/login", status_code=303)
-        return _page(env, "error.html.j2", {"status": exc.status_code, "message": exc.detail, "session": None},
-                     status=exc.status_code)
+        return pages.render(
+            "error.html.j2", None, status=exc.status_code, status_code=exc.status_code, message=exc.detail
+        )
 
-    def page(name: str, session: Session | None, status: int = 200, **context: Any) -> HTMLResponse:
-        return _page(env, name, {"session": session, **context}, status=status)
+    _static_routes(app)
+    _auth_routes(app, pages)
+    _label_routes(app, pages)
+    _review_routes(app, pages)
+    return app
 
-    def current(request: Request) -> Session:
-        session = store.session(request.cookies.get(SESSION_COOKIE))
-        if session is None:
-            raise HTTPException(401)
-        return session
 
-    def task_for(session: Session, task_id: int, *, review: bool = False) -> Task:
-        try:
-            task = store.task(task_id)
-        except TailorError:
-            raise HTTPException(404, "No such task.") from None
-        if not store.can_access(session.user, task.id):
-            raise HTTPException(404, "No such task.")
-        if review and not session.user.can_review:
-            raise HTTPException(403, "Only reviewers and admins see this page.")
-        return task
-
-    async def form(request: Request, session: Session | None) -> dict[str, str]:
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            raise HTTPException(413, "The form is too large.")
-        try:
-            fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
-        except UnicodeDecodeError:
-            raise HTTPException(400, "The form is not valid UTF-8.") from None
-        if session is not None and not hmac.compare_digest(fields.get("csrf", ""), session.csrf):
-            raise HTTPException(403, "The form's security token is missing or stale; reload the page and try again.")
-        return fields
+def _static_routes(app: FastAPI) -> None:
+    static = resources.files("tailorml.labeling") / "static"
 
     @app.get("/static/{name}")
     def static_file(name: str) -> Response:
@@ -126,16 +157,20 @@ def create_app(store: LabelStore, *, data_store: Any = None, secure_cookies: boo
     def health() -> PlainTextResponse:
         return PlainTextResponse("ok")
 
+
+def _auth_routes(app: FastAPI, pages: _Pages) -> None:
+    store = pages.store
+
     @app.get("/login")
-    def login_page(request: Request, error: str | None = None) -> HTMLResponse:
+    def login_page(error: str | None = None) -> HTMLResponse:
         token = secrets.token_urlsafe(24)
-        response = page("login.html.j2", None, login_csrf=token, error=error)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies)
+        response = pages.render("login.html.j2", None, login_csrf=token, error=error)
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=pages.secure_cookies)
         return response
 
     @app.post("/login")
     async def login(request: Request) -> Response:
-        fields = await form(request, None)
+        fields = await pages.form(request, None)
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not expected or not hmac.compare_digest(fields.get("csrf", ""), expected):
             raise HTTPException(403, "The login form's security token is missing or stale; reload the page.")
@@ -145,33 +180,37 @@ def create_app(store: LabelStore, *, data_store: Any = None, secure_cookies: boo
         token, _ = found
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
-            SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies, max_age=12 * 3600
+            SESSION_COOKIE, token, httponly=True, samesite="strict", secure=pages.secure_cookies, max_age=12 * 3600
         )
         response.delete_cookie(LOGIN_CSRF_COOKIE)
         return response
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
-        session = current(request)
-        await form(request, session)
+        session = pages.current(request)
+        await pages.form(request, session)
         store.logout(request.cookies.get(SESSION_COOKIE, ""))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
 
+
+def _label_routes(app: FastAPI, pages: _Pages) -> None:
+    store = pages.store
+
     @app.get("/")
     def home(request: Request) -> HTMLResponse:
-        session = current(request)
+        session = pages.current(request)
         tasks = [(t, store.progress(t.id)) for t in store.tasks(session.user)]
-        return page("tasks.html.j2", session, tasks=tasks)
+        return pages.render("tasks.html.j2", session, tasks=tasks)
 
     @app.get("/tasks/{task_id}/label")
     def label_page(request: Request, task_id: int) -> HTMLResponse:
-        session = current(request)
-        task = task_for(session, task_id)
+        session = pages.current(request)
+        task = pages.task_for(session, task_id)
         item = store.next_item(task.id, session.user.id)
         version, schema = store.schema(task.id)
-        return page(
+        return pages.render(
             "label.html.j2",
             session,
             task=task,
@@ -183,10 +222,10 @@ def create_app(store: LabelStore, *, data_store: Any = None, secure_cookies: boo
 
     @app.post("/tasks/{task_id}/items/{item_id}")
     async def annotate(request: Request, task_id: int, item_id: int) -> Response:
-        session = current(request)
-        task = task_for(session, task_id)
-        fields = await form(request, session)
-        item = _item_of(store, task, item_id)
+        session = pages.current(request)
+        task = pages.task_for(session, task_id)
+        fields = await pages.form(request, session)
+        item = pages.item_of(task, item_id)
         skipped = fields.get("action") == "skip"
         try:
             store.annotate(item.id, session.user.id, None if skipped else fields.get("label"), skipped=skipped)
@@ -194,23 +233,26 @@ def create_app(store: LabelStore, *, data_store: Any = None, secure_cookies: boo
             raise HTTPException(400, exc.message) from None
         return RedirectResponse(f"/tasks/{task.id}/label", status_code=303)
 
+
+def _review_routes(app: FastAPI, pages: _Pages) -> None:
+    store = pages.store
+
     @app.get("/tasks/{task_id}/agreement")
     def agreement_page(request: Request, task_id: int) -> HTMLResponse:
         from tailorml.labeling.pilot import label_report
 
-        session = current(request)
-        task = task_for(session, task_id, review=True)
-        report = label_report(store, task)
-        return page("agreement.html.j2", session, task=task, report=report)
+        session = pages.current(request)
+        task = pages.task_for(session, task_id, review=True)
+        return pages.render("agreement.html.j2", session, task=task, report=label_report(store, task))
 
     @app.get("/tasks/{task_id}/review")
     def review_page(request: Request, task_id: int) -> HTMLResponse:
         from tailorml.labeling.pilot import disputed_items
 
-        session = current(request)
-        task = task_for(session, task_id, review=True)
+        session = pages.current(request)
+        task = pages.task_for(session, task_id, review=True)
         _, schema = store.schema(task.id)
-        return page(
+        return pages.render(
             "review.html.j2",
             session,
             task=task,
@@ -221,39 +263,19 @@ def create_app(store: LabelStore, *, data_store: Any = None, secure_cookies: boo
 
     @app.post("/tasks/{task_id}/items/{item_id}/adjudicate")
     async def adjudicate(request: Request, task_id: int, item_id: int) -> Response:
-        session = current(request)
-        task = task_for(session, task_id, review=True)
-        fields = await form(request, session)
-        item = _item_of(store, task, item_id)
+        session = pages.current(request)
+        task = pages.task_for(session, task_id, review=True)
+        fields = await pages.form(request, session)
+        item = pages.item_of(task, item_id)
         try:
             store.adjudicate(item.id, fields.get("label", ""), user_id=session.user.id)
         except TailorError as exc:
             raise HTTPException(400, exc.message) from None
         return RedirectResponse(f"/tasks/{task.id}/review", status_code=303)
 
-    return app
 
-
-def _item_of(store: LabelStore, task: Task, item_id: int) -> Any:
-    try:
-        item = store.item(item_id)
-    except TailorError:
-        raise HTTPException(404, "No such item.") from None
-    if item.task_id != task.id:
-        raise HTTPException(404, "No such item.")
-    return item
-
-
-def _page(env: Any, name: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(env.get_template(name).render(**context), status_code=status)
-
-
-def serve(store: LabelStore, *, host: str = "127.0.0.1", port: int = 8500, data_store: Any = None) -> None:
+def serve(store: LabelStore, *, host: str = "127.0.0.1", port: int = 8500) -> None:
     """Run the app with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(store, data_store=data_store), host=host, port=port, log_level="warning")
-
-
-def template_folder() -> Path:
-    return Path(str(resources.files("tailorml.labeling") / "templates"))
+    uvicorn.run(create_app(store), host=host, port=port, log_level="warning")

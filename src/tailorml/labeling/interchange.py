@@ -98,7 +98,9 @@ def read_label_studio(path: str | Path) -> list[tuple[int | None, str, str, str]
             hint="export again from Label Studio as JSON (not JSON-MIN or CSV), or fix the file",
         ) from None
     if not isinstance(tasks, list):
-        raise DataError(f"{path} holds a JSON {type(tasks).__name__}, not a list of tasks", hint="use Label Studio's JSON export")
+        raise DataError(
+            f"{path} holds a JSON {type(tasks).__name__}, not a list of tasks", hint="use Label Studio's JSON export"
+        )
     rows: list[tuple[int | None, str, str, str]] = []
     for n, task in enumerate(tasks, start=1):
         where = f"{path}, task {n}"
@@ -111,20 +113,30 @@ def read_label_studio(path: str | Path) -> list[tuple[int | None, str, str, str]
         position = data.get("tailor_item")
         if position is not None and not isinstance(position, int):
             raise DataError(f"{where}: data.tailor_item must be an integer", hint="leave it as tailorml exported it")
-        for annotation in task.get("annotations") or []:
-            if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
-                continue
-            user = annotation.get("completed_by")
-            if isinstance(user, dict):
-                user = user.get("email") or user.get("id")
-            if user is None:
-                raise DataError(f"{where}: an annotation has no completed_by", hint="every annotation names its annotator")
-            for result in annotation.get("result") or []:
-                choices = (result.get("value") or {}).get("choices") if isinstance(result, dict) else None
-                if not choices or not isinstance(choices, list):
-                    raise DataError(f"{where}: a result has no value.choices", hint="only choice (classification) results can be imported")
-                rows.append((position, text, str(user), str(choices[0])))
+        rows.extend((position, text, user, label) for user, label in _choices(task, where))
     return rows
+
+
+def _choices(task: dict[str, Any], where: str) -> list[tuple[str, str]]:
+    """``(annotator, label)`` of each choice in one Label Studio task's annotations (cancelled ones skipped)."""
+    found = []
+    for annotation in task.get("annotations") or []:
+        if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
+            continue
+        user = annotation.get("completed_by")
+        if isinstance(user, dict):
+            user = user.get("email") or user.get("id")
+        if user is None:
+            raise DataError(f"{where}: an annotation has no completed_by", hint="every annotation names its annotator")
+        for result in annotation.get("result") or []:
+            choices = (result.get("value") or {}).get("choices") if isinstance(result, dict) else None
+            if not choices or not isinstance(choices, list):
+                raise DataError(
+                    f"{where}: a result has no value.choices",
+                    hint="only choice (classification) results can be imported",
+                )
+            found.append((str(user), str(choices[0])))
+    return found
 
 
 def read_csv(path: str | Path) -> list[tuple[int | None, str, str, str]]:
@@ -145,7 +157,9 @@ def read_csv(path: str | Path) -> list[tuple[int | None, str, str, str]]:
         try:
             position = int(raw_item) if raw_item else None
         except ValueError:
-            raise DataError(f"{path}, line {line}: item {raw_item!r} is not a whole number", hint="fix the row") from None
+            raise DataError(
+                f"{path}, line {line}: item {raw_item!r} is not a whole number", hint="fix the row"
+            ) from None
         user, label = (row.get("annotator") or "").strip(), (row.get("label") or "").strip()
         if not user or not label:
             raise DataError(f"{path}, line {line}: annotator and label must not be empty", hint="fix or remove the row")

@@ -111,7 +111,7 @@ def final_labels(store: LabelStore, task: Task) -> tuple[dict[int, str], list[in
     for item_id, counter in votes.items():
         if item_id in resolved:
             continue
-        (top, n), *rest = counter.most_common(2) + [("", 0)]
+        (top, n), *rest = [*counter.most_common(2), ("", 0)]
         if n > rest[0][1]:
             resolved[item_id] = top
         else:
@@ -175,7 +175,10 @@ def label_report(
     if stats.median is not None:
         left = progress["items"] * task.annotators_per_item - progress["annotations"]
         remaining = project(
-            max(0, left), seconds_per_item=stats.median, annotators_per_item=1, hourly_rate=hourly_rate,
+            max(0, left),
+            seconds_per_item=stats.median,
+            annotators_per_item=1,
+            hourly_rate=hourly_rate,
             annotators=annotators,
         )
         if project_items:
@@ -288,13 +291,23 @@ def queue_active(store: LabelStore, task: Task, k: int, *, strategy: str = "marg
     chosen = [open_items[s.index] for s in suggestions.items]
     store.set_priorities(task.id, {item.position: len(chosen) - rank for rank, item in enumerate(chosen)})
     return suggestions.model_copy(
-        update={"items": [s.model_copy(update={"index": item.position}) for s, item in zip(suggestions.items, chosen, strict=True)]}
+        update={
+            "items": [
+                s.model_copy(update={"index": item.position}) for s, item in zip(suggestions.items, chosen, strict=True)
+            ]
+        }
     )
 
 
 def queue_label_errors(
-    store: LabelStore, data_store: Any, task: Task, *, top_fraction: float = 0.05, path: str = "tfidf-linear",
-    folds: int = 5, seed: int = 0,
+    store: LabelStore,
+    data_store: Any,
+    task: Task,
+    *,
+    top_fraction: float = 0.05,
+    path: str = "tfidf-linear",
+    folds: int = 5,
+    seed: int = 0,
 ) -> list[Suspect]:
     """Rank suspected mislabeled rows of the task's data version into its review queue.
 
@@ -310,14 +323,18 @@ def queue_label_errors(
             hint="import a labeled data version",
         )
     found = find_label_errors(
-        [texts[i] for i in rows], [str(labels[i]) for i in rows], path=path, folds=folds, seed=seed,
+        [texts[i] for i in rows],
+        [str(labels[i]) for i in rows],
+        path=path,
+        folds=folds,
+        seed=seed,
         top_fraction=top_fraction,
     )
     suspects = [
         Suspect(
             rank=rank + 1,
-            row_key=str(rows[s.index]),
-            text=texts[rows[s.index]],
+            row_key=str(rows[s.row]),
+            text=texts[rows[s.row]],
             given_label=s.given_label,
             suggested_label=s.suggested_label,
             score=float(s.quality),

@@ -357,9 +357,13 @@ class LabelStore:
     ) -> Task:
         """Create a task with its first schema version and its items, in one transaction."""
         if strategy not in STRATEGIES:
-            raise TailorError(f"sampling strategy {strategy!r} is not known", hint=f"use one of: {', '.join(STRATEGIES)}")
+            raise TailorError(
+                f"sampling strategy {strategy!r} is not known", hint=f"use one of: {', '.join(STRATEGIES)}"
+            )
         if annotators_per_item < 1:
-            raise TailorError(f"annotators per item must be at least 1; got {annotators_per_item}", hint="use 1 or more")
+            raise TailorError(
+                f"annotators per item must be at least 1; got {annotators_per_item}", hint="use 1 or more"
+            )
         if len(texts) != len(row_keys) or (given_labels is not None and len(given_labels) != len(texts)):
             raise ValueError("texts, row_keys and given_labels must have the same length")
         if not texts:
@@ -380,7 +384,10 @@ class LabelStore:
             )
             conn.executemany(
                 "INSERT INTO items (task_id, position, row_key, text, given_label) VALUES (?, ?, ?, ?, ?)",
-                [(task_id, i, str(k), str(t), g) for i, (k, t, g) in enumerate(zip(row_keys, texts, given, strict=True))],
+                [
+                    (task_id, i, str(k), str(t), g)
+                    for i, (k, t, g) in enumerate(zip(row_keys, texts, given, strict=True))
+                ],
             )
             for user_id in {*members, *([created_by] if created_by is not None else [])}:
                 conn.execute("INSERT OR IGNORE INTO task_members (task_id, user_id) VALUES (?, ?)", (task_id, user_id))
@@ -564,7 +571,8 @@ class LabelStore:
             for position, user, label in rows:
                 conn.execute(
                     "INSERT INTO annotations (item_id, user_id, label, skipped, schema_version, seconds, created_at) "
-                    "VALUES (?, ?, ?, 0, ?, NULL, ?) ON CONFLICT (item_id, user_id) DO UPDATE SET label = excluded.label",
+                    "VALUES (?, ?, ?, 0, ?, NULL, ?) "
+                    "ON CONFLICT (item_id, user_id) DO UPDATE SET label = excluded.label",
                     (positions[position], self._ensure_user(conn, user), label, version, _now()),
                 )
         return len(rows)
