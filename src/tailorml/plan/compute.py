@@ -122,7 +122,9 @@ def _option(
             "ms",
             f"{p95_ms.text()} measured here ÷ {latency.text()} assumed GPU latency gain ({latency.source})",
         )
-        note = f"{profile.accelerator}: assumed speed-up, not measured; run tailor evaluate with hardware: {profile.name}"
+        note = (
+            f"{profile.accelerator}: assumed speed-up, not measured; run tailor evaluate with hardware: {profile.name}"
+        )
     else:
         capacity = Quantity.derived(
             throughput.value * profile.vcpus / threads,

@@ -67,7 +67,9 @@ def quick_run(
     step = on_step or (lambda _name: None)
     train, test = dataset.train, dataset.test
     with tempfile.TemporaryDirectory(prefix="tailor-plan-") as tmp:
-        params = {"cache_dir": str(Path(tmp) / "cache")} if "cache_dir" in available_paths()[path].cls().get_params() else {}
+        params = (
+            {"cache_dir": str(Path(tmp) / "cache")} if "cache_dir" in available_paths()[path].cls().get_params() else {}
+        )
         step(f"fitting {path} on {len(train):,} rows")
         model = create_path(path, **params)
         start = time.perf_counter()

@@ -101,7 +101,8 @@ def labeling_cost(inputs: LabelingInputs) -> LabelingCost:
     vendor = Quantity.derived(
         n.value * k.value * inputs.vendor_per_judgment.value * (1 + share),
         "USD",
-        f"{_fmt(n)} items × {_fmt(k)} judgments × {_fmt(inputs.vendor_per_judgment)} × (1 + {overhead.text()} overhead)",
+        f"{_fmt(n)} items × {_fmt(k)} judgments × {_fmt(inputs.vendor_per_judgment)} "
+        f"× (1 + {overhead.text()} overhead)",
     )
     cheaper = "in-house" if in_house.value <= vendor.value else "vendor"
     mix, note = None, None

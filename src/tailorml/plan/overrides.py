@@ -76,7 +76,9 @@ def parse_count(text: str, option: str) -> int:
 class PlanOverrides(BaseModel):
     """What the user stated on the command line; each replaces a default and says so."""
 
-    budget_usd: float | None = Field(None, gt=0, description="money for labeling, training and serving (staff excluded)")
+    budget_usd: float | None = Field(
+        None, gt=0, description="money for labeling, training and serving (staff excluded)"
+    )
     traffic_rps: float | None = Field(None, gt=0, description="expected requests per second")
     labels: int | None = Field(None, gt=0, description="labeled items planned in all (train, validation and test)")
     hourly_rate: float | None = Field(None, gt=0, description="in-house annotator cost per hour, USD")

@@ -106,5 +106,5 @@ def read_pilot(path: Path) -> PilotFigures | None:
         ("annotators_per_item", figures.annotators_per_item),
     ):
         if value is None and not any(n.startswith(key) for n in notes):
-            notes.append(f"the pilot file has no {key}; the default is used")
+            figures.notes.append(f"the pilot file has no {key}; the default is used")
     return figures

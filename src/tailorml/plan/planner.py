@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from tailorml.data.dataset import Dataset
 from tailorml.errors import SpecError
+from tailorml.gates import Objectives
 from tailorml.hardware import HardwareProfile, PriceTable, load_price_table
 from tailorml.plan.compute import ServingOption, TrainingCost, serving_options, training_cost
 from tailorml.plan.fit import PathRun, quick_run
@@ -235,8 +236,21 @@ def make_plan(
         info = available_paths()[name]
         fits.append(
             _path_fit(
-                spec, run, info.description, info.neural, data, objectives, acc_metric, acc_target, overrides,
-                profile, table, traffic, p95, runs_planned, today,
+                spec,
+                run,
+                info.description,
+                info.neural,
+                data,
+                objectives,
+                acc_metric,
+                acc_target,
+                overrides,
+                profile,
+                table,
+                traffic,
+                p95,
+                runs_planned,
+                today,
             )
         )
     fits.sort(key=_rank_key)
@@ -255,7 +269,9 @@ def make_plan(
     inputs = _labeling_inputs(spec, items, data, overrides, pilot, table)
     labeling = labeling_cost(inputs)
     per_1k = labeling_cost(
-        inputs.model_copy(update={"items": Quantity(value=1000, unit="items", basis="default", source="for comparison")})
+        inputs.model_copy(
+            update={"items": Quantity(value=1000, unit="items", basis="default", source="for comparison")}
+        )
     )
     if pilot is not None:
         notes.extend(f"labeling pilot: {n}" for n in pilot.notes)
@@ -284,7 +300,9 @@ def make_plan(
             annotation_hours=labeling.annotation_hours,
             overhead_share=labeling.overhead_share,
             training_hours=Quantity.derived(
-                training_hours, "h", f"{best.training.hours_per_run.text() if best else 0} per run × {runs_planned.text()} runs"
+                training_hours,
+                "h",
+                f"{best.training.hours_per_run.text() if best else 0} per run × {runs_planned.text()} runs",
             ),
             pilot_done=bool(pilot and pilot.seconds_per_item_median),
             pilot_source=pilot.describe() if pilot else None,
@@ -298,7 +316,9 @@ def make_plan(
     warnings.extend(roadmap.warnings)
     spend = _spend(best, labeling, roadmap, overrides, table)
     if spend.within_budget is False:
-        warnings.append(f"the plan spends {spend.total.text()}, over the {spend.budget.text() if spend.budget else ''} budget")
+        warnings.append(
+            f"the plan spends {spend.total.text()}, over the {spend.budget.text() if spend.budget else ''} budget"
+        )
     return Plan(
         project=spec.project,
         spec_hash=spec.spec_hash(),
@@ -324,7 +344,7 @@ def make_plan(
     )
 
 
-def _spec_quantity(metric: str | None, objectives: dict[str, tuple[str, float]], unit: str) -> Quantity | None:
+def _spec_quantity(metric: str | None, objectives: Objectives, unit: str) -> Quantity | None:
     if metric is None or metric not in objectives:
         return None
     bound, value = objectives[metric]
@@ -351,7 +371,7 @@ def _path_fit(
     description: str,
     neural: bool,
     data: DataFacts,
-    objectives: dict[str, tuple[str, float]],
+    objectives: Objectives,
     acc_metric: str | None,
     acc_target: float | None,
     overrides: PlanOverrides,
@@ -372,9 +392,13 @@ def _path_fit(
     train_share = data.train_share
     labels_given = overrides.labels
     if labels_given:
-        planned_labeled = Quantity.override(labels_given, "items", f"--labels {overrides.given.get('labels', labels_given)}")
+        planned_labeled = Quantity.override(
+            labels_given, "items", f"--labels {overrides.given.get('labels', labels_given)}"
+        )
         planned_train = Quantity.derived(
-            round(labels_given * train_share.value), "rows", f"{planned_labeled.text()} × {train_share.text()} train share"
+            round(labels_given * train_share.value),
+            "rows",
+            f"{planned_labeled.text()} × {train_share.text()} train share",
         )
     elif fc is not None and fc.reachable and fc.labels_needed and fc.labels_needed > current:
         planned_train = Quantity.derived(
@@ -383,7 +407,8 @@ def _path_fit(
         planned_labeled = Quantity.derived(
             math.ceil(fc.labels_needed / train_share.value),
             "items",
-            f"{planned_train.text()} training rows ÷ {train_share.text()} train share (validation and test need labels too)",
+            f"{planned_train.text()} training rows ÷ {train_share.text()} train share "
+            "(validation and test need labels too)",
         )
     else:
         planned_train = Quantity.measured(current, "rows", f"training rows now ({where})")
@@ -393,7 +418,9 @@ def _path_fit(
 
     expected = _expected(run, fc, planned_train, profile, table, acc_metric)
     training = training_cost(
-        measured_seconds=Quantity.measured(run.train_seconds, "s", f"one fit of {run.path} on {current:,} rows, cold cache"),
+        measured_seconds=Quantity.measured(
+            run.train_seconds, "s", f"one fit of {run.path} on {current:,} rows, cold cache"
+        ),
         measured_rows=current,
         planned_rows=planned_train,
         neural=neural,
@@ -448,7 +475,9 @@ def _expected(
     table: PriceTable,
     acc_metric: str | None,
 ) -> dict[str, Quantity]:
-    on_test = f"{run.path} trained on {run.train_rows:,} rows, scored on {run.test_rows:,} test rows ({run.measured_on})"
+    on_test = (
+        f"{run.path} trained on {run.train_rows:,} rows, scored on {run.test_rows:,} test rows ({run.measured_on})"
+    )
     out: dict[str, Quantity] = {}
     for name, est in run.quality.items():
         out[name] = Quantity.measured(est.value, "accuracy", on_test, low=est.low, high=est.high)
@@ -465,7 +494,9 @@ def _expected(
     out["latency_p50_ms"] = Quantity.measured(lat.p50_ms, "ms", f"median single-request latency of {timing}")
     out["latency_p95_ms"] = Quantity.measured(lat.p95_ms, "ms", f"95th percentile single-request latency of {timing}")
     out["latency_p99_ms"] = Quantity.measured(lat.p99_ms, "ms", f"99th percentile single-request latency of {timing}")
-    out["throughput_per_s"] = Quantity.measured(lat.throughput_per_s, "rps", f"predictions per second in batches of {lat.batch_size}, {timing}")
+    out["throughput_per_s"] = Quantity.measured(
+        lat.throughput_per_s, "rps", f"predictions per second in batches of {lat.batch_size}, {timing}"
+    )
     out["model_size_mb"] = Quantity.measured(lat.size_mb, "MB", f"bytes serving needs on disk, {timing}")
     out["peak_memory_mb"] = Quantity.measured(lat.peak_memory_mb, "MB", f"peak resident memory, {timing}")
     out["cost_per_1k_usd"] = Quantity.derived(
@@ -540,8 +571,13 @@ def _recommendation(fits: list[PathFit]) -> str:
     text = f"{best.path}: {best.verdict}"
     if len(fits) > 1:
         runner = fits[1]
-        key = "cheaper per 1k predictions" if not best.verdict.startswith("expected to miss") else "fewer objectives missed"
-        text += f"; ranked above {runner.path} ({key}: {best.expected['cost_per_1k_usd'].text()} vs {runner.expected['cost_per_1k_usd'].text()} per 1k)"
+        key = (
+            "cheaper per 1k predictions"
+            if not best.verdict.startswith("expected to miss")
+            else "fewer objectives missed"
+        )
+        costs = f"{best.expected['cost_per_1k_usd'].text()} vs {runner.expected['cost_per_1k_usd'].text()} per 1k"
+        text += f"; ranked above {runner.path} ({key}: {costs})"
     if best.verdict.startswith("expected to miss"):
         text += ". No path is expected to meet every objective: see the research role in the roadmap"
     return text
@@ -557,7 +593,9 @@ def _labeling_inputs(
 ) -> LabelingInputs:
     rates, given = table.annotation, overrides.given
 
-    def pick(name: str, override: float | None, option: str, unit: str, pilot_value: float | None, pilot_what: str) -> Quantity:
+    def pick(
+        name: str, override: float | None, option: str, unit: str, pilot_value: float | None, pilot_what: str
+    ) -> Quantity:
         if override is not None:
             return Quantity.override(override, unit, f"{option} {given.get(option.lstrip('-'), override)}")
         if pilot is not None and pilot_value is not None:
@@ -567,15 +605,23 @@ def _labeling_inputs(
     return LabelingInputs(
         items=items,
         seconds_per_item=pick(
-            "seconds_per_item", overrides.seconds_per_item, "--seconds-per-item", "s",
-            pilot.seconds_per_item_median if pilot else None, "median seconds per item",
+            "seconds_per_item",
+            overrides.seconds_per_item,
+            "--seconds-per-item",
+            "s",
+            pilot.seconds_per_item_median if pilot else None,
+            "median seconds per item",
         ),
         annotators_per_item=pick(
             "annotators_per_item", None, "", "", pilot.annotators_per_item if pilot else None, "annotators per item"
         ),
         hourly_rate=pick(
-            "in_house_usd_per_hour", overrides.hourly_rate, "--hourly-rate", "USD/h",
-            pilot.hourly_rate if pilot else None, "hourly rate",
+            "in_house_usd_per_hour",
+            overrides.hourly_rate,
+            "--hourly-rate",
+            "USD/h",
+            pilot.hourly_rate if pilot else None,
+            "hourly rate",
         ),
         vendor_per_judgment=pick("vendor_usd_per_judgment", overrides.vendor_rate, "--vendor-rate", "USD", None, ""),
         review_share=from_rate(rates, "review_share"),
@@ -598,17 +644,23 @@ def _spend(
         cheaper = labeling.in_house_usd if labeling.cheaper == "in-house" else labeling.vendor_usd
         label_q = Quantity.derived(cheaper.value, "USD", f"{labeling.cheaper} labeling (cheaper)")
     train_q = Quantity.derived(
-        best.training.total_usd.value if best else 0.0, "USD", f"training {best.path if best else '-'} (all planned runs)"
+        best.training.total_usd.value if best else 0.0,
+        "USD",
+        f"training {best.path if best else '-'} (all planned runs)",
     )
     option = next((o for o in best.serving if o.monthly_usd is not None), None) if best else None
     monthly = (
-        Quantity.derived(option.monthly_usd.value, "USD", f"{option.profile}: cheapest profile meeting the p95 objective")
+        Quantity.derived(
+            option.monthly_usd.value, "USD", f"{option.profile}: cheapest profile meeting the p95 objective"
+        )
         if option and option.monthly_usd
         else None
     )
     launch = next((p for p in roadmap.phases if p.name == "retraining"), None)
     if overrides.months:
-        months = Quantity.override(overrides.months, "months", f"--months {overrides.given.get('months', overrides.months)}")
+        months = Quantity.override(
+            overrides.months, "months", f"--months {overrides.given.get('months', overrides.months)}"
+        )
     else:
         live_weeks = roadmap.total_weeks.value - (launch.start_week.value if launch else roadmap.total_weeks.value)
         months = Quantity.derived(
@@ -623,7 +675,9 @@ def _spend(
     budget = within = None
     advice: list[str] = []
     if overrides.budget_usd:
-        budget = Quantity.override(overrides.budget_usd, "USD", f"--budget {overrides.given.get('budget', overrides.budget_usd)}")
+        budget = Quantity.override(
+            overrides.budget_usd, "USD", f"--budget {overrides.given.get('budget', overrides.budget_usd)}"
+        )
         within = total.value <= budget.value
         if not within:
             if labeling.synthetic_mix is None and labeling.synthetic_note is None:
@@ -634,7 +688,8 @@ def _spend(
                 advice.append("labeling is most of the spend: aim the labels at the weakest classes (active learning)")
             if serving.value > total.value / 2:
                 advice.append("serving is most of the spend: a smaller path, or fewer minimum instances off-peak")
-            advice.append(f"or raise the budget by {Quantity(value=total.value - budget.value, unit='USD', basis='derived', source='').text()}")
+            gap = Quantity.derived(total.value - budget.value, "USD", "total − budget")
+            advice.append(f"or raise the budget by {gap.text()}")
     return Spend(
         labeling=label_q,
         training=train_q,

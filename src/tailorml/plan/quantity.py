@@ -19,6 +19,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -91,7 +92,9 @@ def format_value(value: float, unit: str) -> str:
     if unit == "USD":
         if abs(value) >= 100:
             return f"${value:,.0f}"
-        return f"${value:,.2f}" if abs(value) >= 0.01 or value == 0 else f"${value:.2g}"
+        if abs(value) >= 0.01 or value == 0:
+            return f"${value:,.2f}"
+        return f"${value:.{1 - math.floor(math.log10(abs(value)))}f}"  # two significant figures, no exponent
     if unit == "share":
         return f"{value:.0%}"
     if unit == "accuracy":

@@ -7,7 +7,7 @@ source sentence on hover and both end with every number's source listed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ def _row(*cells: object) -> str:
     return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
 
 
-def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+def _table(header: list[str], rows: Sequence[Sequence[object]]) -> list[str]:
     return [_row(*header), _row(*(["---"] * len(header))), *(_row(*r) for r in rows)]
 
 
@@ -68,14 +68,13 @@ def _text_gantt(plan: Plan) -> list[str]:
         first, last = round(start * scale), max(round(end * scale), round(start * scale) + (0 if done else 1))
         bar = " " * first + ("·" if done else "█") * max(last - first, 1 if done else 0)
         if name == "retraining":
-            marks = {round(w * scale) for w in plan.roadmap.retrain_weeks}
+            marks = {round(w * scale) for w in plan.roadmap.retrain.weeks}
             bar = "".join("▲" if i in marks else ("─" if i >= first else " ") for i in range(_GANTT_COLUMNS + 1))
         lines.append(f"{name:<{width}}  {bar.rstrip()}")
     return lines
 
 
-def render_plan_markdown(plan: Plan) -> str:
-    """The plan as Markdown: recommendation, model fit, labels, compute, labeling, roadmap, spend, sources."""
+def _md_header(plan: Plan) -> list[str]:
     out = [f"# Plan: {plan.project}", ""]
     out.append(
         f"Created {plan.created_at} · hardware `{plan.hardware}` · prices: {plan.prices} · "
@@ -87,8 +86,11 @@ def render_plan_markdown(plan: Plan) -> str:
         out.append(f"> **Warning:** {w}")
     if plan.warnings:
         out.append("")
+    return out
 
-    out += ["## 1. Model fit", ""]
+
+def _md_fit(plan: Plan) -> list[str]:
+    out: list[str] = ["## 1. Model fit", ""]
     out += _table(
         ["rank", "path", "verdict", "accuracy", "p95 latency", "cost / 1k", "train h / run"],
         [
@@ -115,8 +117,11 @@ def render_plan_markdown(plan: Plan) -> str:
                 + [f"{_STATUS[f.checks[i].status]}: {f.checks[i].why}" for f in plan.paths]
             )
         out += _table(header, rows)
+    return out
 
-    out += ["", "## 2. How many labels", ""]
+
+def _md_labels(plan: Plan) -> list[str]:
+    out: list[str] = ["", "## 2. How many labels", ""]
     for f in plan.paths:
         fc = f.forecast
         if fc is None:
@@ -127,18 +132,24 @@ def render_plan_markdown(plan: Plan) -> str:
             reach = (
                 f"; {fc.accuracy_target:g} needs {fc.labels_needed:,} training rows"
                 if fc.reachable
-                else f"; {fc.accuracy_target:g} is **not reachable** with this path (levels off near {fc.asymptote:.3f})"
+                else f"; {fc.accuracy_target:g} is **not reachable** with this path "
+                f"(levels off near {fc.asymptote:.3f})"
             )
         out.append(
             f"- `{f.path}`: accuracy {fc.predicted_accuracy:.3f} [{fc.low:.3f}, {fc.high:.3f}] at "
             f"{fc.n_target:,} training rows{reach}; planned {f.planned_labeled.text()} labeled items "
             f"({BASIS_TEXT[f.planned_labeled.basis]}). Curve: "
-            + ", ".join(f"{p.n_train:,} → {p.accuracy:.3f}" for p in sorted(f.learning_curve.points, key=lambda p: p.n_train))
+            + ", ".join(
+                f"{p.n_train:,} → {p.accuracy:.3f}" for p in sorted(f.learning_curve.points, key=lambda p: p.n_train)
+            )
             + f". Fit: {fc.source}."
         )
     out += ["", f"Items to label: **{plan.items_to_label.text()}** ({plan.items_to_label.source}).", ""]
+    return out
 
-    out += ["## 3. Compute", "", "Training (planned rows, every planned run):", ""]
+
+def _md_compute(plan: Plan) -> list[str]:
+    out: list[str] = ["## 3. Compute", "", "Training (planned rows, every planned run):", ""]
     out += _table(
         ["path", "rows", "hours / run", "cost / run", "runs", "total", "GPU option"],
         [
@@ -176,7 +187,11 @@ def render_plan_markdown(plan: Plan) -> str:
             ],
         )
         out.append("")
+    return out
 
+
+def _md_labeling(plan: Plan) -> list[str]:
+    out: list[str] = []
     lab = plan.labeling
     out += ["## 4. Labeling cost", ""]
     inputs = lab.inputs
@@ -211,8 +226,11 @@ def render_plan_markdown(plan: Plan) -> str:
         )
     elif lab.synthetic_note:
         out.append(f"- synthetic mix: {lab.synthetic_note}")
+    return out
 
-    out += ["", "## 5. Roadmap and staffing", ""]
+
+def _md_roadmap(plan: Plan) -> list[str]:
+    out: list[str] = ["", "## 5. Roadmap and staffing", ""]
     out += _table(
         ["phase", "weeks", "duration", "roles", "deliverable"],
         [
@@ -227,11 +245,15 @@ def render_plan_markdown(plan: Plan) -> str:
         ],
     )
     out += ["", "```text", *_text_gantt(plan), "```", ""]
-    if plan.roadmap.retrain_weeks:
-        out.append(f"Retraining in weeks {', '.join(str(w) for w in plan.roadmap.retrain_weeks)} (▲).")
+    if plan.roadmap.retrain.weeks:
+        out.append(f"Retraining in weeks {', '.join(str(w) for w in plan.roadmap.retrain.weeks)} (▲).")
         out.append("")
     out += _table(["role", "phases", "why"], [[r.name, ", ".join(r.phases), r.why] for r in plan.roadmap.roles])
+    return out
 
+
+def _md_spend(plan: Plan) -> list[str]:
+    out: list[str] = []
     s = plan.spend
     out += ["", "## 6. Spend (staff excluded)", ""]
     out += _table(
@@ -246,10 +268,20 @@ def render_plan_markdown(plan: Plan) -> str:
     )
     if s.within_budget is not None:
         out += ["", "Within budget." if s.within_budget else "**Over budget.** " + "; ".join(s.advice) + "."]
+    return out
+
+
+def render_plan_markdown(plan: Plan) -> str:
+    """The plan as Markdown: recommendation, model fit, labels, compute, labeling, roadmap, spend, sources."""
+    out = _md_header(plan)
+    for section in (_md_fit, _md_labels, _md_compute, _md_labeling, _md_roadmap, _md_spend):
+        out += section(plan)
     if plan.notes:
         out += ["", "## Notes", "", *(f"- {n}" for n in plan.notes)]
     out += ["", "## Where every number comes from", ""]
-    out += _table(["number", "value", "basis", "source"], [[n, q.text(), q.basis, q.source] for n, q in quantities(plan)])
+    out += _table(
+        ["number", "value", "basis", "source"], [[n, q.text(), q.basis, q.source] for n, q in quantities(plan)]
+    )
     return "\n".join(out) + "\n"
 
 
@@ -268,7 +300,7 @@ def gantt_svg(plan: Plan) -> str:
             label = f"{end - start:g} wk" + (" (done)" if done else "")
             ax.annotate(label, (end, y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7.5)
             if name == "retraining":
-                ax.plot(plan.roadmap.retrain_weeks, [y] * len(plan.roadmap.retrain_weeks), "^", color=_plots.INK, ms=5)
+                ax.plot(plan.roadmap.retrain.weeks, [y] * len(plan.roadmap.retrain.weeks), "^", color=_plots.INK, ms=5)
         ax.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)])
         ax.set_xlim(0, max(plan.roadmap.total_weeks.value, 1) * 1.08)
         ax.set_xlabel("week")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from tailorml.hardware import RateTable
 from tailorml.plan.quantity import Quantity, from_rate
 
-__all__ = ["Phase", "Role", "Roadmap", "RoadmapInputs", "build_roadmap"]
+__all__ = ["Phase", "RetrainSchedule", "Roadmap", "RoadmapInputs", "Role", "build_roadmap"]
 
 WORK_HOURS_PER_WEEK = 40  # wall-clock hours a training job can run in a working week
 MIN_HORIZON_WEEKS = 13  # a roadmap covers at least three months
@@ -51,11 +51,16 @@ class RoadmapInputs(BaseModel):
     low_agreement: bool = False
 
 
+class RetrainSchedule(BaseModel):
+    weeks: list[int] = Field(description="weeks in which a retraining run is planned")
+    source: str
+
+
 class Roadmap(BaseModel):
     phases: list[Phase]
     roles: list[Role]
     total_weeks: Quantity
-    retrain_weeks: list[int] = Field(description="weeks in which a retraining run is planned")
+    retrain: RetrainSchedule
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -116,7 +121,7 @@ def build_roadmap(inputs: RoadmapInputs, planning: RateTable | None) -> Roadmap:
     base = _weeks(planning, "prototype")
     compute_weeks = inputs.training_hours.value / WORK_HOURS_PER_WEEK
     proto_weeks = Quantity.derived(
-        base.value + math.ceil(compute_weeks * 10) / 10,
+        base.value + round(compute_weeks, 1),
         "weeks",
         f"{base.text()} ({base.source}) + {inputs.training_hours.text()} training compute ÷ "
         f"{WORK_HOURS_PER_WEEK} h per week",
@@ -157,7 +162,9 @@ def build_roadmap(inputs: RoadmapInputs, planning: RateTable | None) -> Roadmap:
         "retraining",
         live,
         Quantity.derived(
-            end - live, "weeks", f"from launch to the roadmap's end, retraining every {cadence.text()} ({cadence.source})"
+            end - live,
+            "weeks",
+            f"from launch to the roadmap's end, retraining every {cadence.text()} ({cadence.source})",
         ),
         f"tailor retrain every {cadence.text()} on reviewed traffic; tailor monitor alerts trigger an early one",
         ["ML engineer", "annotators"],
@@ -172,7 +179,9 @@ def build_roadmap(inputs: RoadmapInputs, planning: RateTable | None) -> Roadmap:
         phases=phases,
         roles=_roles(phases, inputs),
         total_weeks=Quantity.derived(end, "weeks", "end of the last phase"),
-        retrain_weeks=retrain_weeks,
+        retrain=RetrainSchedule(
+            weeks=retrain_weeks, source=f"derived: every {cadence.text()} from launch (week {live:g}) to week {end:g}"
+        ),
         warnings=warnings,
     )
 
