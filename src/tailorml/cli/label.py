@@ -378,7 +378,10 @@ def finish(ctx: typer.Context, task: str = typer.Argument(...)) -> None:
         result = finish_task(store, data_store, found, on_step=on_step)
     manifest = result.manifest
     state.output.result({"version": manifest.id, "parent": manifest.parent, "created": result.created})
-    state.output.print(
-        f"data version {manifest.id[:12]} ({manifest.rows:,} rows) from task {found.name!r}; parent {manifest.parent}"
-        + ("" if result.created else " (same content as an existing version)")
-    )
+    if result.created:
+        state.output.print(
+            f"data version {manifest.id[:12]} ({manifest.rows:,} rows) from task {found.name!r}; "
+            f"parent {(manifest.parent or '')[:12]}"
+        )
+    else:
+        state.output.print(f"the final labels change nothing: the content is data version {manifest.id[:12]} already")
