@@ -171,3 +171,40 @@ def test_malformed_requests_get_clear_answers(store: LabelStore) -> None:
     assert huge.status_code == 413
     assert client.get("/tasks/999/label").status_code == 404
     assert client.get("/static/../store.py").status_code == 404
+
+
+def test_an_active_task_requeues_the_least_sure_items_as_labels_arrive(tmp_path: Path) -> None:
+    import sqlite3
+
+    from tailorml.labeling.app import REQUEUE_EVERY, REQUEUE_K
+
+    store = LabelStore(tmp_path / "labeling.db")
+    store.add_user("ann", PASSWORD)
+    topics = {"refund": "money back for order", "parcel": "where is my parcel", "bill": "invoice charged twice"}
+    texts = [f"{phrase} {i}" for i in range(15) for phrase in topics.values()]
+    task = store.create_task(
+        "active",
+        data_version="v1",
+        schema=LabelSchema.from_names(topics),
+        texts=texts,
+        row_keys=[str(i) for i in range(len(texts))],
+        strategy="active",
+        annotators_per_item=1,
+        members=[store.user("ann").id],
+    )
+    client = TestClient(create_app(store))
+    login(client, "ann")
+
+    def queued() -> int:
+        with sqlite3.connect(store.path) as conn:
+            sql = "SELECT COUNT(*) FROM items WHERE task_id = ? AND priority > 0"
+            return int(conn.execute(sql, (task.id,)).fetchone()[0])
+
+    for n in range(REQUEUE_EVERY):
+        assert queued() == 0, f"requeued after {n} annotations"
+        page = client.get(f"/tasks/{task.id}/label")
+        text = re.search(r'id="item-text" data-item="\d+">([^<]+)<', page.text).group(1)
+        label = next(name for name, phrase in topics.items() if text.startswith(phrase))
+        item_id = re.search(r'data-item="(\d+)"', page.text).group(1)
+        client.post(f"/tasks/{task.id}/items/{item_id}", data={"csrf": csrf_of(page.text), "label": label})
+    assert queued() == REQUEUE_K  # the model was refitted and the 20 least-sure open items lead the queue

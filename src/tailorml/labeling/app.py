@@ -6,6 +6,8 @@ Pages:
 - ``/``: the tasks this user may see, with their progress.
 - ``/tasks/{id}/label``: one item at a time, the schema's labels with descriptions and
   examples; keys 1–9 pick a label (two digits in a row for labels 10 and up), ``s`` skips.
+  In an ``active`` task, every 10 annotations refit the model and move the items it is
+  least sure of to the front of the queue.
 - ``/tasks/{id}/agreement`` (reviewers, admins): kappa, alpha, per-label agreement, the
   ambiguous label pairs with their disputed items, seconds per item.
 - ``/tasks/{id}/review`` (reviewers, admins): disputed items to adjudicate and the
@@ -28,6 +30,7 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from tailorml.errors import TailorError
@@ -38,6 +41,8 @@ __all__ = ["create_app"]
 SESSION_COOKIE = "tailor_label_session"
 LOGIN_CSRF_COOKIE = "tailor_label_login"
 MAX_FORM_BYTES = 16_384
+REQUEUE_EVERY = 10  # active tasks: refit the uncertainty model after this many new annotations
+REQUEUE_K = 20  # ... and move this many least-sure open items to the front
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'",
@@ -174,7 +179,8 @@ def _auth_routes(app: FastAPI, pages: _Pages) -> None:
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not expected or not hmac.compare_digest(fields.get("csrf", ""), expected):
             raise HTTPException(403, "The login form's security token is missing or stale; reload the page.")
-        found = store.login(fields.get("name", "").strip(), fields.get("password", ""))
+        # scrypt takes tens of milliseconds: off the event loop.
+        found = await run_in_threadpool(store.login, fields.get("name", "").strip(), fields.get("password", ""))
         if found is None:
             return RedirectResponse("/login?error=1", status_code=303)
         token, _ = found
@@ -227,11 +233,22 @@ def _label_routes(app: FastAPI, pages: _Pages) -> None:
         fields = await pages.form(request, session)
         item = pages.item_of(task, item_id)
         skipped = fields.get("action") == "skip"
+        label = None if skipped else fields.get("label")
         try:
-            store.annotate(item.id, session.user.id, None if skipped else fields.get("label"), skipped=skipped)
+            await run_in_threadpool(store.annotate, item.id, session.user.id, label, skipped=skipped)
         except TailorError as exc:
             raise HTTPException(400, exc.message) from None
+        if task.strategy == "active" and not skipped:
+            await run_in_threadpool(_requeue_if_due, store, task)
         return RedirectResponse(f"/tasks/{task.id}/label", status_code=303)
+
+
+def _requeue_if_due(store: LabelStore, task: Task) -> None:
+    """For an ``active`` task: every :data:`REQUEUE_EVERY` annotations, refit and move the least-sure items first."""
+    from tailorml.labeling.pilot import queue_active
+
+    if store.progress(task.id)["annotations"] % REQUEUE_EVERY == 0:
+        queue_active(store, task, REQUEUE_K)
 
 
 def _review_routes(app: FastAPI, pages: _Pages) -> None:
