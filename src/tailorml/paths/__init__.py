@@ -38,7 +38,12 @@ __all__ = [
 _T = TypeVar("_T", bound=type)
 
 # Modules whose import registers the built-in paths; read lazily by available_paths().
-_BUILTIN_MODULES = ("tailorml.paths.tfidf", "tailorml.paths.embedding")
+_BUILTIN_MODULES = (
+    "tailorml.paths.tfidf",
+    "tailorml.paths.embedding",
+    "tailorml.paths.calibrated",
+    "tailorml.paths.ensemble",
+)
 _REGISTRY: dict[str, PathInfo] = {}
 
 

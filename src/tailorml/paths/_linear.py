@@ -52,6 +52,13 @@ class LinearHead:
     def n_features(self) -> int:
         return int(self.coef.shape[1])
 
+    def decision_function(self, features: Any) -> np.ndarray:
+        """Logits, one column per class (two columns ``[0, z]`` for a binary head)."""
+        scores = np.asarray(features @ self.coef.T, dtype=np.float64) + self.intercept
+        if self.coef.shape[0] == 1:
+            return np.column_stack([np.zeros(len(scores)), scores[:, 0]])
+        return scores
+
     def predict_proba(self, features: Any) -> np.ndarray:
         """Class probabilities, one row per input, columns ordered as ``classes``."""
         scores = np.asarray(features @ self.coef.T, dtype=np.float64) + self.intercept

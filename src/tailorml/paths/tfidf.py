@@ -130,6 +130,14 @@ class TfidfLinear(TextClassifier):
         self.n_features_ = self.head_.n_features
         return self
 
+    def decision_function(self, X: Iterable[str]) -> np.ndarray:
+        """Logits of the head, shape ``(n_texts, n_classes)``; ``predict_proba`` is their softmax."""
+        self._check_fitted()
+        texts = as_texts(X)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        return self.head_.decision_function(self._features(texts))
+
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """Class probabilities, shape ``(n_texts, n_classes)``, columns ordered as ``classes_``."""
         self._check_fitted()

@@ -1,0 +1,213 @@
+"""``ensemble``: a weighted average of the calibrated probabilities of two or more paths.
+
+Each member is a :class:`~tailorml.paths.calibrated.Calibrated` model (its probabilities
+calibrated on the validation rows); the weights minimize the validation log loss of the
+average (a grid of step 0.05 for two members). Weights are never chosen on test rows.
+
+Serving runs every member on every request, so the ensemble's latency and cost are the
+sum of its members': ``tailor evaluate`` times it as one model in a fresh process, running
+all members, exactly as the server would.
+
+Saved as ``path.json``, ``ensemble.json`` (weights) and each member in ``members/<i>/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+
+from tailorml.errors import SpecError
+from tailorml.paths import _artifact, register_path
+from tailorml.paths._base import TextClassifier, as_labels, as_texts
+
+__all__ = ["Ensemble", "choose_weights"]
+
+GRID_STEP = 0.05
+
+
+def choose_weights(probas: list[np.ndarray], truth: np.ndarray) -> tuple[list[float], float]:
+    """Weights (summing to 1) minimizing the log loss of the weighted average; and that log loss.
+
+    Parameters
+    ----------
+    probas:
+        Each member's probabilities on the validation rows, same shape and column order.
+    truth:
+        The true column index of each row.
+    """
+    truth = np.asarray(truth, dtype=np.int64)
+    rows = np.arange(len(truth))
+    picked = np.stack([np.asarray(p, dtype=np.float64)[rows, truth] for p in probas], axis=1)  # (n, k)
+
+    def loss(w: np.ndarray) -> float:
+        return float(-np.mean(np.log(np.clip(picked @ w, 1e-12, None))))
+
+    k = len(probas)
+    if k == 2:
+        grid = np.round(np.arange(0.0, 1.0 + GRID_STEP / 2, GRID_STEP), 6)
+        losses = [loss(np.array([w, 1.0 - w])) for w in grid]
+        best = int(np.argmin(losses))
+        return [float(grid[best]), float(1.0 - grid[best])], float(losses[best])
+    from scipy.optimize import minimize
+
+    def soft(theta: np.ndarray) -> np.ndarray:
+        e = np.exp(theta - theta.max())
+        return np.asarray(e / e.sum())
+
+    found = minimize(lambda t: loss(soft(t)), np.zeros(k), method="Nelder-Mead")
+    weights = soft(found.x)
+    return [float(w) for w in weights], loss(weights)
+
+
+@register_path(
+    "ensemble",
+    description="weighted average of calibrated probabilities of two paths, weights chosen on validation",
+    neural=True,
+    seconds_per_1k_train_rows=5.1,
+)
+class Ensemble(TextClassifier):
+    """Weighted average of calibrated members.
+
+    Parameters
+    ----------
+    members:
+        Registered path names, at least two.
+    member_params:
+        Constructor parameters of each member, in order (``None``: defaults).
+    weights:
+        Fixed weights, one per member; ``None``: chosen on validation rows.
+    method:
+        Calibration method of the members (see :class:`~tailorml.paths.calibrated.Calibrated`).
+    validation_fraction, seed:
+        Rows of ``X`` held out for calibration and weights when ``fit`` gets no validation rows.
+    """
+
+    composite = True
+    members_: list[Any]
+    weights_: list[float]
+    validation_loss_: float | None
+
+    def __init__(
+        self,
+        *,
+        members: tuple[str, ...] = ("tfidf-linear", "embedding-linear"),
+        member_params: tuple[dict[str, Any], ...] | None = None,
+        weights: tuple[float, ...] | None = None,
+        method: str = "auto",
+        validation_fraction: float = 0.2,
+        seed: int = 0,
+    ) -> None:
+        self.members = members
+        self.member_params = member_params
+        self.weights = weights
+        self.method = method
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+
+    def fit(self, X: Iterable[str], y: Iterable[Any], *, validation: tuple[Any, Any] | None = None) -> Self:
+        """Fit and calibrate each member, then choose the weights on the validation rows."""
+        from tailorml.paths.calibrated import Calibrated, split_validation
+
+        texts = as_texts(X)
+        labels = as_labels(y, len(texts))
+        self._check_settings()
+        if validation is None:
+            fit_rows, held_rows = split_validation(texts, labels, self.validation_fraction, self.seed)
+            validation = ([texts[i] for i in held_rows], labels[held_rows])
+            texts, labels = [texts[i] for i in fit_rows], labels[fit_rows]
+        params = list(self.member_params or [{} for _ in self.members])
+        fitted = [
+            Calibrated(base=name, base_params=dict(p), method=self.method, seed=self.seed).fit(
+                texts, labels, validation=validation
+            )
+            for name, p in zip(self.members, params, strict=True)
+        ]
+        return self.combine(fitted, validation[0], validation[1])
+
+    def combine(self, fitted: list[Any], val_texts: Any, val_labels: Any) -> Self:
+        """Use already fitted (calibrated) members; choose weights on the validation rows."""
+        classes = [np.asarray(m.classes_, dtype=object).astype(str).tolist() for m in fitted]
+        if any(c != classes[0] for c in classes[1:]):
+            raise ValueError(f"ensemble members must share their classes; got {[len(c) for c in classes]} classes")
+        self.members_ = list(fitted)
+        self.classes_ = np.asarray(fitted[0].classes_, dtype=object)
+        self.validation_loss_ = None
+        if self.weights is not None:
+            self.weights_ = [float(w) / float(sum(self.weights)) for w in self.weights]
+            return self
+        index = {c: i for i, c in enumerate(classes[0])}
+        texts = as_texts(val_texts)
+        keep = [i for i, v in enumerate(val_labels) if str(v) in index]
+        if not keep:
+            self.weights_ = [1.0 / len(fitted)] * len(fitted)
+            return self
+        texts = [texts[i] for i in keep]
+        truth = np.asarray([index[str(val_labels[i])] for i in keep])
+        self.weights_, self.validation_loss_ = choose_weights([m.predict_proba(texts) for m in fitted], truth)
+        return self
+
+    def _check_settings(self) -> None:
+        if len(self.members) < 2:
+            raise SpecError(
+                f"an ensemble needs at least two member paths; got {list(self.members)}",
+                hint="name two candidates, e.g. ensemble: [tfidf-linear, embedding-linear]",
+            )
+        if self.member_params is not None and len(self.member_params) != len(self.members):
+            raise SpecError(
+                f"ensemble member_params has {len(self.member_params)} entries for {len(self.members)} members",
+                hint="give one parameter mapping per member",
+            )
+        if self.weights is not None and (
+            len(self.weights) != len(self.members) or min(self.weights) < 0 or sum(self.weights) <= 0
+        ):
+            raise SpecError(
+                f"ensemble weights {list(self.weights)} must be one non-negative number per member, not all zero",
+                hint="leave weights unset to choose them on validation data",
+            )
+
+    def predict_proba(self, X: Iterable[str]) -> np.ndarray:
+        """The weighted average of the members' calibrated probabilities."""
+        self._check_fitted()
+        texts = as_texts(X)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        total = np.zeros((len(texts), len(self.classes_)))
+        for weight, member in zip(self.weights_, self.members_, strict=True):
+            if weight > 0:
+                total += weight * np.asarray(member.predict_proba(texts))
+        return total / total.sum(axis=1, keepdims=True)
+
+    def embed(self, X: Iterable[str]) -> np.ndarray:
+        """Embeddings of the first member that has them."""
+        for member in self.members_:
+            if hasattr(member.base_, "embed"):
+                return np.asarray(member.embed(X))
+        raise AttributeError("no ensemble member has embeddings")
+
+    def dependency_bytes(self) -> int:
+        return sum(int(getattr(m, "dependency_bytes", lambda: 0)()) for m in self.members_)
+
+    def set_cache_dir(self, cache_dir: str | None) -> None:
+        for member in self.members_:
+            member.set_cache_dir(cache_dir)
+
+    def _save_state(self, folder: Path) -> None:
+        from tailorml.paths import save_model
+
+        for i, member in enumerate(self.members_):
+            save_model(member, folder / "members" / str(i))
+        _artifact.write_json(folder, "ensemble.json", {"weights": self.weights_, "loss": self.validation_loss_})
+
+    def _load_state(self, folder: Path) -> None:
+        from tailorml.paths import load_model
+
+        body = _artifact.read_json(folder, "ensemble.json")
+        if not isinstance(body, dict) or len(body.get("weights") or []) != len(self.members):
+            raise _artifact.corrupt(folder, "ensemble.json must hold one weight per member")
+        self.members_ = [load_model(folder / "members" / str(i)) for i in range(len(self.members))]
+        self.weights_ = [float(w) for w in body["weights"]]
+        self.validation_loss_ = body.get("loss")
+        self.classes_ = np.asarray(self.members_[0].classes_, dtype=object)
