@@ -40,7 +40,8 @@ class PathRun(BaseModel):
     latency: Latency
     quality: dict[str, Estimate] = Field(description="quality metrics on the test side, with 95% intervals")
     curve: list[LearningPoint] = Field(description="learning-curve runs, the full fit last")
-    measured_on: str = Field(description="when and where: date, cores, Python")
+    measured_on: str = Field(description="when and where: date, cores, load, Python")
+    busy: bool = Field(False, description="the machine's load was above its core count while timing")
 
 
 def quick_run(
@@ -89,6 +90,7 @@ def quick_run(
         folder = save_model(model, Path(tmp) / "model")
         step(f"timing {path} ({threads} threads)")
         latency = measure_runtime(folder, list(test.texts), threads=threads)
+        load = os.getloadavg()[0]
         step(f"learning curve of {path} ({len(fractions)} sizes × {len(seeds)} seeds)")
         curve = learning_curve(
             path,
@@ -112,5 +114,6 @@ def quick_run(
         quality=dict(quality.metrics),
         curve=curve,
         measured_on=f"{dt.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
+        f"load {load:.1f}, Python {platform.python_version()}",
+        busy=load > (os.cpu_count() or 1),
     )

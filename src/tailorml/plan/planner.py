@@ -286,6 +286,14 @@ def make_plan(
             "no labeling pilot yet (.tailor/labeling/pilot.json): seconds per item and annotators per item are "
             "dated defaults; run the pilot to measure them"
         )
+    busy = [r.path for r in runs.values() if r.busy]
+    if busy:
+        warnings.append(
+            f"this machine was busy (load above its cores) while timing {', '.join(busy)}: latency and throughput "
+            "are pessimistic; run tailor plan again on a quiet machine"
+        )
+    if traffic.basis == "default":
+        notes.append(f"no traffic given: {traffic.text()} assumed for serving capacity; pass --traffic (e.g. 20rps)")
     if not acc_metric:
         notes.append("the spec has no accuracy objective, so labels are planned at the current data size")
     if data.test_rows.value < 200:

@@ -104,4 +104,6 @@ def format_value(value: float, unit: str) -> str:
         return number + ("×" if unit == "x" else "")
     if unit == "USD/h":
         return f"${value:,.2f}/h"
+    if value == 1 and unit in ("weeks", "months"):
+        unit = unit[:-1]
     return f"{number} {unit}"
