@@ -43,6 +43,9 @@ _BUILTIN_MODULES = (
     "tailorml.paths.embedding",
     "tailorml.paths.calibrated",
     "tailorml.paths.ensemble",
+    "tailorml.paths.finetuned",
+    "tailorml.paths.int8",
+    "tailorml.paths.distilled",
 )
 _REGISTRY: dict[str, PathInfo] = {}
 
