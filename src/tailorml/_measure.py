@@ -35,7 +35,9 @@ def main(model_dir: str, inputs_path: str, threads: int) -> dict[str, object]:
     with open(inputs_path, encoding="utf-8") as fh:
         texts = json.load(fh)
     model = load_model(model_dir)
-    if "cache_dir" in model.get_params():
+    if hasattr(model, "set_cache_dir"):  # wrappers pass it on to the models inside
+        model.set_cache_dir(None)
+    elif "cache_dir" in model.get_params():
         model.set_params(cache_dir=None)
     size = sum(p.stat().st_size for p in Path(model_dir).rglob("*") if p.is_file())
     size += getattr(model, "dependency_bytes", lambda: 0)()

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-__all__ = ["AbstainRule", "choose_threshold"]
+__all__ = ["AbstainRule", "choose_threshold", "risk_coverage"]
 
 
 class AbstainRule(BaseModel):
@@ -84,3 +84,26 @@ def choose_threshold(
         k = int(np.flatnonzero(last_of_level)[0]) + 1
         return answering_top(k, target_precision=target_precision, reachable=False)
     return answering_top(int(ok[-1]) + 1, target_precision=target_precision)
+
+
+def risk_coverage(confidence: np.ndarray, correct: np.ndarray, *, points: int = 50) -> list[tuple[float, float, float]]:
+    """The risk-coverage curve: answering the most confident predictions first.
+
+    Returns up to ``points`` ``(coverage, risk, threshold)`` triples, coverage ascending, cut
+    only between distinct confidences. Risk is the error rate of the answered predictions;
+    with calibrated confidences it tends to rise with coverage. Coverage and threshold are
+    monotone by construction (coverage up, threshold down).
+    """
+    confidence = np.asarray(confidence, dtype=float)
+    correct = np.asarray(correct, dtype=bool)
+    n = len(confidence)
+    if n == 0:
+        return []
+    order = np.argsort(-confidence, kind="stable")
+    conf, right = confidence[order], correct[order]
+    ends = np.flatnonzero(np.append(conf[1:] != conf[:-1], True))  # last row of each confidence level
+    if len(ends) > points:
+        wanted = np.linspace(0, n - 1, points)
+        ends = np.unique(ends[np.searchsorted(ends, wanted, side="left").clip(0, len(ends) - 1)])
+    errors = np.cumsum(~right)
+    return [(float((k + 1) / n), float(errors[k] / (k + 1)), float(conf[k])) for k in ends]

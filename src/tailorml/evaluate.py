@@ -17,9 +17,20 @@ from typing import Any
 
 import numpy as np
 
+from tailorml.abstain import AbstainRule, choose_threshold, risk_coverage
 from tailorml.data.dataset import Dataset, Side
 from tailorml.hardware import HardwareProfile, PriceTable, load_price_table
-from tailorml.results import CandidateResult, Estimate, Evaluation, Gate, LearningPoint
+from tailorml.results import (
+    CalibrationSummary,
+    CandidateResult,
+    Estimate,
+    Evaluation,
+    Gate,
+    LearningPoint,
+    OutOfScopeScore,
+    OutOfScopeSummary,
+    RiskPoint,
+)
 from tailorml.runtime import measure_runtime, serving_threads
 from tailorml.spec import Spec
 from tailorml.tracking import Tracker
@@ -128,6 +139,9 @@ def _measure_candidate(
     from tailorml.paths import load_model
 
     groups = list(spec.task.groups)
+    model = load_model(trained.artifact_dir)
+    raw: np.ndarray | None = None
+    oos_score: np.ndarray | None = None
     if use_cv:
         step(f"cross-validating {trained.name} ({CV_FOLDS} folds)")
         side = dataset.all_labeled
@@ -135,8 +149,11 @@ def _measure_candidate(
     else:
         step(f"scoring {trained.name} on {len(dataset.test):,} test rows")
         side = dataset.test
-        model = load_model(trained.artifact_dir)
-        proba, classes = model.predict_proba(list(side.texts)), np.asarray(model.classes_, dtype=object)
+        texts = list(side.texts)
+        proba, classes = model.predict_proba(texts), np.asarray(model.classes_, dtype=object)
+        if hasattr(model, "predict_proba_uncalibrated"):
+            raw = model.predict_proba_uncalibrated(texts)
+            oos_score = model.oos_score_of(texts)
     quality = quality_metrics(
         side.labels,
         proba,
@@ -145,10 +162,14 @@ def _measure_candidate(
         groups={c: side.groups[c] for c in groups} or None,
         n_resamples=n_resamples,
         seed=dataset.split.seed,
+        oos_score=oos_score,
     )
+    rule = _abstain_rule(spec, dataset, model)
     step(f"timing {trained.name} ({serving_threads(profile.vcpus)} threads)")
     latency = measure_runtime(trained.artifact_dir, list(dataset.test.texts), threads=serving_threads(profile.vcpus))
     metrics: dict[str, Estimate] = dict(quality.metrics)
+    confidence, correct = proba.max(axis=1), classes[proba.argmax(axis=1)] == np.asarray(side.labels, dtype=object)
+    metrics["coverage"] = Estimate(value=float(np.mean(confidence >= rule.threshold)))
     usd_per_second = profile.usd_per_hour / 3600
     metrics.update(
         {
@@ -175,15 +196,79 @@ def _measure_candidate(
         reliability=quality.reliability,
         latency=latency,
         groups=quality.groups,
+        calibration=_calibration_summary(model, side.labels, raw, quality.metrics.get("ece")),
+        out_of_scope=_oos_summary(model),
+        abstain=rule,
+        risk_coverage=[RiskPoint(coverage=c, risk=r, threshold=t) for c, r, t in risk_coverage(confidence, correct)],
+        members=[str(m) for m in trained.params.get("members", [])] if trained.path == "ensemble" else [],
+        weights=trained.weights or [],
         train_seconds=trained.train_seconds,
     )
 
 
-def _cross_validated_proba(trained: TrainedCandidate, side: Side, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities over every labeled row, columns in sorted-label order."""
-    from sklearn.model_selection import StratifiedKFold
+def _abstain_rule(spec: Spec, dataset: Dataset, model: Any) -> AbstainRule:
+    """The abstention threshold for ``serving.abstain``, chosen on the validation side."""
+    abstain = spec.serving.abstain
+    side = dataset.validation
+    if abstain is None or len(side) == 0:
+        return choose_threshold(np.zeros(0), np.zeros(0, dtype=bool))
+    proba = model.predict_proba(list(side.texts))
+    predicted = np.asarray(model.classes_, dtype=object)[proba.argmax(axis=1)]
+    return choose_threshold(
+        proba.max(axis=1),
+        predicted == side.labels,
+        target_precision=abstain.target_precision,
+        coverage=abstain.coverage,
+    )
 
-    from tailorml.paths import create_path
+
+def _calibration_summary(
+    model: Any, labels: np.ndarray, raw: np.ndarray | None, ece_after: Estimate | None
+) -> CalibrationSummary | None:
+    """ECE before and after calibration, from the wrapper's validation record and the test rows."""
+    from tailorml.metrics.quality import expected_calibration_error, quality_metrics
+
+    summary = getattr(model, "summary_", None)
+    if summary is None:
+        return None
+    before, bins = None, []
+    if raw is not None and len(raw):
+        classes = np.asarray(model.classes_, dtype=object)
+        correct = classes[raw.argmax(axis=1)] == np.asarray(labels, dtype=object)
+        before = expected_calibration_error(correct, raw.max(axis=1))
+        bins = quality_metrics(labels, raw, classes, n_resamples=1).reliability
+    return CalibrationSummary(
+        method=str(summary.get("method", "none")),
+        temperature=summary.get("temperature"),
+        cv_ece=dict(summary.get("cv_ece") or {}),
+        validation_rows=int(summary.get("validation_rows", 0)),
+        ece_validation_before=summary.get("ece_validation_before"),
+        ece_validation_after=summary.get("ece_validation_after"),
+        ece_test_before=before,
+        ece_test_after=ece_after.value if ece_after is not None else None,
+        reliability_before=bins,
+    )
+
+
+def _oos_summary(model: Any) -> OutOfScopeSummary | None:
+    rule = getattr(model, "oos_rule_", None)
+    if rule is None:
+        return None
+    return OutOfScopeSummary(
+        score=rule.score,
+        threshold=rule.threshold,
+        target_recall=rule.target_recall,
+        validation=[OutOfScopeScore(score=name, **q.model_dump()) for name, q in rule.validation.items()],
+    )
+
+
+def _cross_validated_proba(trained: TrainedCandidate, side: Side, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold probabilities over every labeled row, columns in sorted-label order.
+
+    A calibrated candidate is refitted the same way in each fold: its calibration and
+    out-of-scope threshold on a share of the fold's fitting rows, never on the held-out fold.
+    """
+    from sklearn.model_selection import StratifiedKFold
 
     classes = np.asarray(sorted(set(side.labels)), dtype=object)
     counts = np.unique(side.labels, return_counts=True)[1]
@@ -191,12 +276,21 @@ def _cross_validated_proba(trained: TrainedCandidate, side: Side, *, seed: int) 
     proba = np.zeros((len(side), len(classes)))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fit_idx, held_idx in splitter.split(side.texts, side.labels):
-        model = create_path(trained.path, **_constructor_params(trained))
+        model = _fresh_model(trained)
         model.fit(list(side.texts[fit_idx]), list(side.labels[fit_idx]))
         fold = model.predict_proba(list(side.texts[held_idx]))
         columns = np.searchsorted(classes, np.asarray(model.classes_, dtype=object))
         proba[np.ix_(held_idx, columns)] = fold
     return proba, classes
+
+
+def _fresh_model(trained: TrainedCandidate) -> Any:
+    from tailorml.paths import create_path
+
+    params = _constructor_params(trained)
+    if trained.calibration is None:
+        return create_path(trained.path, **params)
+    return create_path("calibrated", base=trained.path, base_params=params, **trained.calibration)
 
 
 def learning_curve(spec: Spec, dataset: Dataset, path: str, params: dict[str, Any]) -> list[LearningPoint]:

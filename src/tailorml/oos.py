@@ -12,10 +12,9 @@ counts as doubt):
   training embeddings (paths that have an ``embed`` method, such as ``embedding-linear``).
 
 ``auto`` computes every available score on the validation rows and keeps the one with the
-highest out-of-scope AUROC there. The threshold is the largest that reaches the requested
-out-of-scope recall on validation (so as few in-scope inputs as possible are refused), or,
-without a requested recall, the one with the best validation accuracy counting a caught
-out-of-scope input as right.
+highest out-of-scope AUROC there. The threshold is the one with the best validation
+accuracy (a caught out-of-scope input counts as right) among those that reach the requested
+out-of-scope recall on validation.
 """
 
 from __future__ import annotations
@@ -86,9 +85,10 @@ def choose_oos_threshold(
     in_scope_correct:
         Whether the classifier's in-scope label is right (ignored for out-of-scope rows).
     target_recall:
-        When given: the largest threshold whose recall reaches it. Otherwise: the threshold
-        with the best validation accuracy (a caught out-of-scope row counts as right; an
-        in-scope row counts as right when not flagged and labeled correctly).
+        When given, only thresholds whose recall reaches it are considered (when none does,
+        the one with the highest recall is returned). Among those, the threshold with the best
+        validation accuracy: a caught out-of-scope row counts as right; an in-scope row counts
+        as right when it is not flagged and its label is right.
 
     Returns
     -------
@@ -109,11 +109,12 @@ def choose_oos_threshold(
     recall = np.r_[0.0, caught[ks] / max(n_oos, 1)]
     kept = np.r_[good.sum(), good.sum() - lost[ks]]
     thresholds = np.r_[np.inf, s[ks]]
+    accuracy = np.r_[0.0, caught[ks]] + kept
     if target_recall is not None:
-        ok = np.flatnonzero(recall >= target_recall - 1e-12)
-        pick = int(ok[0]) if ok.size else len(thresholds) - 1
+        ok = recall >= target_recall - 1e-12
+        # Best accuracy among the thresholds that reach the recall; else the highest recall.
+        pick = int(np.argmax(np.where(ok, accuracy, -1.0))) if ok.any() else len(thresholds) - 1
     else:
-        accuracy = np.r_[0.0, caught[ks]] + kept
         pick = int(np.argmax(accuracy))
     in_acc = float(kept[pick] / max(n_in, 1))
     return float(thresholds[pick]), float(recall[pick]), in_acc

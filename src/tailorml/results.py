@@ -12,7 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tailorml.abstain import AbstainRule
+
 __all__ = [
+    "CalibrationSummary",
     "CandidateResult",
     "ClassScore",
     "Confusion",
@@ -24,7 +27,10 @@ __all__ = [
     "GroupScore",
     "Latency",
     "LearningPoint",
+    "OutOfScopeScore",
+    "OutOfScopeSummary",
     "ReliabilityBin",
+    "RiskPoint",
 ]
 
 GateStatus = Literal["pass", "fail", "uncertain", "not_measured"]
@@ -79,6 +85,49 @@ class Latency(BaseModel):
     size_mb: float = Field(description="bytes on disk serving needs: the model folder and what it loads")
 
 
+class CalibrationSummary(BaseModel):
+    """How the candidate's probabilities were calibrated, and ECE before and after."""
+
+    method: str = Field(description="none, temperature or isotonic, fitted on the validation side")
+    temperature: float | None = None
+    cv_ece: dict[str, float] = Field(
+        default_factory=dict, description="cross-validated ECE of each method on validation (method: auto)"
+    )
+    validation_rows: int = 0
+    ece_validation_before: float | None = None
+    ece_validation_after: float | None = None
+    ece_test_before: float | None = None
+    ece_test_after: float | None = None
+    reliability_before: list[ReliabilityBin] = Field(default_factory=list, description="test bins before calibration")
+
+
+class OutOfScopeScore(BaseModel):
+    """One out-of-scope score on the validation side, at its own threshold."""
+
+    score: str
+    auroc: float
+    threshold: float
+    recall: float
+    in_scope_accuracy: float
+
+
+class OutOfScopeSummary(BaseModel):
+    """The out-of-scope detector: which score, its threshold, and every score tried on validation."""
+
+    score: str
+    threshold: float
+    target_recall: float | None = None
+    validation: list[OutOfScopeScore] = Field(default_factory=list)
+
+
+class RiskPoint(BaseModel):
+    """One point of the risk-coverage curve: answer the ``coverage`` most confident, err on ``risk`` of them."""
+
+    coverage: float
+    risk: float
+    threshold: float
+
+
 class GroupScore(BaseModel):
     """Quality on one slice of a ``task.groups`` column."""
 
@@ -120,6 +169,12 @@ class CandidateResult(BaseModel):
     reliability: list[ReliabilityBin] = Field(default_factory=list)
     latency: Latency | None = None
     groups: list[GroupScore] = Field(default_factory=list)
+    calibration: CalibrationSummary | None = None
+    out_of_scope: OutOfScopeSummary | None = None
+    abstain: AbstainRule | None = Field(None, description="the abstention threshold, chosen on validation")
+    risk_coverage: list[RiskPoint] = Field(default_factory=list, description="on the test side (or out of fold)")
+    members: list[str] = Field(default_factory=list, description="ensemble members; latency runs all of them")
+    weights: list[float] = Field(default_factory=list, description="ensemble weights, chosen on validation")
     train_seconds: float
     gates: list[Gate] = Field(default_factory=list)
     passed: bool = False

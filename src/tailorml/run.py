@@ -114,7 +114,7 @@ def publish(
             on_step(f"registering {chosen.name} as {alias}")
         assert chosen.run_id is not None
         tracker.log_artifacts(chosen.run_id, folder, "evaluation")
-        rule = abstain_rule(spec, dataset, chosen.artifact_dir)
+        rule = chosen.abstain or abstain_rule(spec, dataset, chosen.artifact_dir)
         registered = tracker.register(
             chosen.run_id,
             alias=alias,

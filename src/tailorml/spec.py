@@ -127,6 +127,29 @@ class Abstain(_Section):
         return self
 
 
+class Calibration(_Section):
+    method: Literal["auto", "temperature", "isotonic", "none"] = Field(
+        "auto",
+        description="how probabilities are calibrated on the validation side: auto picks the method with the "
+        "lowest cross-validated ECE there",
+    )
+
+
+class OutOfScopeDetection(_Section):
+    score: Literal["auto", "max_prob", "energy", "centroid"] = Field(
+        "auto",
+        description="out-of-scope score: auto keeps the one with the best validation AUROC; centroid needs "
+        "embeddings (embedding-linear)",
+    )
+    target_recall: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="out-of-scope recall the threshold must reach on validation; default: objectives.oos_recall.min, "
+        "else the best validation accuracy",
+    )
+
+
 class Serving(_Section):
     abstain: Abstain | None = Field(None, description="when to send a request to human review")
     log: str = Field(
@@ -250,6 +273,15 @@ class Spec(_Section):
         description="MLflow tracking server or database for runs and the model registry; "
         "default: a SQLite file under .tailor/",
     )
+    calibration: Calibration = Field(default_factory=Calibration, description="probability calibration")
+    out_of_scope_detection: OutOfScopeDetection = Field(
+        default_factory=OutOfScopeDetection, description="how out-of-scope inputs are detected (with task.out_of_scope)"
+    )
+    ensemble: Literal["auto", "none"] | list[str] = Field(
+        "auto",
+        description="an extra candidate averaging two candidates' calibrated probabilities, weights chosen on "
+        "validation: auto (the two best on validation), none, or a list of two candidate names",
+    )
     serving: Serving = Field(default_factory=Serving, description="how the chosen model answers")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="drift thresholds")
     privacy: Privacy = Field(default_factory=Privacy, description="personal data handling")
@@ -279,6 +311,29 @@ class Spec(_Section):
             if len(set(map(str, value))) != len(value):
                 raise ValueError(f"lists a model path twice: {value}")
         return value
+
+    @field_validator("ensemble", mode="before")
+    @classmethod
+    def _ensemble(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ("auto", "none"):
+            raise ValueError(f"must be auto, none, or a list of two candidate names; got {value!r}")
+        if isinstance(value, list) and (len(value) != 2 or len(set(map(str, value))) != 2):
+            raise ValueError(f"must name two different candidates, e.g. [tfidf-linear, embedding-linear]; got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _ensemble_members_are_candidates(self) -> Spec:
+        if isinstance(self.ensemble, list) and isinstance(self.candidates, list):
+            missing = [m for m in self.ensemble if m not in self.candidates]
+            if missing:
+                raise ValueError(
+                    f"ensemble lists {missing}, which candidates does not; add them to candidates or change ensemble"
+                )
+        if "out_of_scope_detection" in self.model_fields_set and self.task.out_of_scope is None:
+            raise ValueError(
+                "out_of_scope_detection needs task.out_of_scope (the label meaning 'none of the above'); set it"
+            )
+        return self
 
     @property
     def root(self) -> Path:

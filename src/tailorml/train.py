@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tailorml.data.dataset import Dataset
 from tailorml.errors import SpecError
@@ -21,11 +21,17 @@ __all__ = ["TrainedCandidate", "TrainingSession", "plan_candidates", "train_cand
 
 
 class TrainedCandidate(BaseModel):
-    """A fitted candidate: where its model is and how long it took."""
+    """A fitted candidate: where its model is and how long it took.
+
+    The saved model is the ``path`` model (parameters ``params``) wrapped in
+    :class:`~tailorml.paths.calibrated.Calibrated` with ``calibration`` settings, when given.
+    """
 
     name: str
     path: str
     params: dict[str, Any]
+    calibration: dict[str, Any] | None = None
+    weights: list[float] | None = Field(None, description="ensemble weights, chosen on validation")
     run_id: str
     artifact_dir: str
     train_seconds: float
@@ -56,13 +62,21 @@ def plan_candidates(spec: Spec, n_train_rows: int) -> list[tuple[str, float]]:
     from tailorml.paths import available_paths
 
     paths = available_paths()
-    names = list(paths) if spec.candidates == "auto" else list(spec.candidates)
+    plain = [n for n, info in paths.items() if not getattr(info.cls, "composite", False)]
+    names = plain if spec.candidates == "auto" else list(spec.candidates)
+    composite = [n for n in names if n in paths and n not in plain]
+    if composite:
+        raise SpecError(
+            f"candidates: {composite[0]!r} is built by tailor train, not listed as a candidate",
+            hint="list the plain paths (e.g. tfidf-linear, embedding-linear); set `ensemble:` and `calibration:` "
+            "to combine and calibrate them",
+        )
     unknown = [n for n in names if n not in paths]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], list(paths), n=1)
+        close = difflib.get_close_matches(unknown[0], plain, n=1)
         raise SpecError(
             f"candidates: unknown model path {unknown[0]!r}." + (f" Did you mean {close[0]!r}?" if close else ""),
-            hint=f"known model paths: {', '.join(paths)}",
+            hint=f"known model paths: {', '.join(plain)}",
         )
     estimates = {n: paths[n].seconds_per_1k_train_rows * max(n_train_rows, 1) / 1000 for n in names}
     budget = spec.budget.train_minutes * 60
@@ -80,6 +94,13 @@ def plan_candidates(spec: Spec, n_train_rows: int) -> list[tuple[str, float]]:
             f"{sum(estimates.values()) / 60:.1f} min on {n_train_rows:,} rows ({listed})",
             hint="raise budget.train_minutes, or list fewer candidates",
         )
+    if spec.out_of_scope_detection.score == "centroid":
+        flat = [n for n in names if not hasattr(paths[n].cls, "embed")]
+        if flat:
+            raise SpecError(
+                f"out_of_scope_detection.score is centroid, but {', '.join(flat)} has no sentence embeddings",
+                hint="use score: auto (or max_prob / energy), or list only embedding paths as candidates",
+            )
     if not names:
         cheapest = min(estimates, key=lambda n: estimates[n])
         raise SpecError(
@@ -111,48 +132,21 @@ def train_candidates(
     on_step:
         Called with the name of each step as it starts.
     """
-    from tailorml.paths import create_path, save_model
-
     step = on_step or (lambda _name: None)
     names = candidates or [n for n, _ in plan_candidates(spec, len(dataset.train))]
     project = Project.at(spec.root)
-    commit = git_commit(spec.root)
-    trained = []
+    trained: list[TrainedCandidate] = []
+    fitted: dict[str, Any] = {}
     for name in names:
-        model = create_path(name, **_project_params(name, project))
-        params = model.get_params()
-        tags = {
-            "tailorml.path": name,
-            "tailorml.data_version": dataset.version.id,
-            "tailorml.split": dataset.split.key,
-            "tailorml.spec_hash": spec.spec_hash(),
-            "mlflow.source.git.commit": commit or "unknown",
-        }
-        run_id = tracker.start_run(name, params=params, tags=tags)
-        step(f"training {name} on {len(dataset.train):,} rows")
-        try:
-            start = time.perf_counter()
-            model.fit(list(dataset.train.texts), list(dataset.train.labels))
-            seconds = time.perf_counter() - start
-            folder = project.home / "models" / run_id / "model"
-            save_model(model, folder)
-            _write_mlmodel(folder)
-            tracker.log_metrics(run_id, {"train_seconds": seconds, "train_rows": len(dataset.train)})
-            tracker.log_artifacts(run_id, folder, "model")
-        except BaseException:
-            tracker.end_run(run_id, failed=True)
-            raise
-        tracker.end_run(run_id)
-        trained.append(
-            TrainedCandidate(
-                name=name,
-                path=name,
-                params=json.loads(json.dumps(params, default=str)),
-                run_id=run_id,
-                artifact_dir=str(folder),
-                train_seconds=seconds,
-            )
-        )
+        params = _project_params(name, project)
+        step(f"training {name} on {len(dataset.train):,} rows and calibrating on {len(dataset.validation):,}")
+        candidate, model = _train_one(spec, dataset, tracker, name, params, project=project)
+        trained.append(candidate)
+        fitted[name] = model
+    members = ensemble_members(spec, fitted)
+    if members:
+        step(f"combining {' + '.join(members)} into an ensemble, weights chosen on validation")
+        trained.append(_train_ensemble(spec, dataset, tracker, members, fitted, trained, project=project))
     session = TrainingSession(
         data_version=dataset.version.id,
         split=dataset.split.key,
@@ -162,6 +156,159 @@ def train_candidates(
     )
     session.save(project.home / "train" / "latest.json")
     return session
+
+
+def calibration_settings(spec: Spec, seed: int) -> dict[str, Any]:
+    """Parameters of :class:`~tailorml.paths.calibrated.Calibrated` from the spec.
+
+    The out-of-scope recall to reach on validation is ``out_of_scope_detection.target_recall``,
+    else the ``oos_recall`` objective.
+    """
+    recall = spec.out_of_scope_detection.target_recall
+    objective = spec.objectives.get("oos_recall")
+    if recall is None and objective is not None:
+        recall = objective.min
+    return {
+        "method": spec.calibration.method,
+        "out_of_scope": spec.task.out_of_scope,
+        "oos_score": spec.out_of_scope_detection.score,
+        "oos_recall": recall,
+        "seed": seed,
+    }
+
+
+def ensemble_members(spec: Spec, fitted: dict[str, Any]) -> list[str]:
+    """The two candidates to combine: as listed, or (``auto``) the two with the lowest validation log loss."""
+    if spec.ensemble == "none" or len(fitted) < 2:
+        return []
+    if isinstance(spec.ensemble, list):
+        return [m for m in spec.ensemble if m in fitted] if all(m in fitted for m in spec.ensemble) else []
+    ranked = sorted(fitted, key=lambda n: (fitted[n].summary_.get("validation_log_loss", float("inf")), n))
+    return ranked[:2]
+
+
+def _train_one(
+    spec: Spec, dataset: Dataset, tracker: Tracker, name: str, params: dict[str, Any], *, project: Project
+) -> tuple[TrainedCandidate, Any]:
+    """Fit one path on the train side, calibrate it on validation, save and track it."""
+    from tailorml.paths import create_path
+    from tailorml.paths.calibrated import Calibrated
+
+    settings = calibration_settings(spec, dataset.split.seed)
+    params = create_path(name, **params).get_params()
+    run_id = tracker.start_run(name, params={**params, **_prefixed(settings)}, tags=_tags(spec, dataset, name))
+    try:
+        start = time.perf_counter()
+        model = Calibrated(base=name, base_params=params, **settings).fit(
+            list(dataset.train.texts), list(dataset.train.labels), validation=_validation(dataset)
+        )
+        seconds = time.perf_counter() - start
+        folder = _save(model, project, tracker, run_id, seconds, len(dataset.train))
+    except BaseException:
+        tracker.end_run(run_id, failed=True)
+        raise
+    tracker.end_run(run_id)
+    return _candidate(name, name, params, settings, run_id, folder, seconds), model
+
+
+def _train_ensemble(
+    spec: Spec,
+    dataset: Dataset,
+    tracker: Tracker,
+    members: list[str],
+    fitted: dict[str, Any],
+    trained: list[TrainedCandidate],
+    *,
+    project: Project,
+) -> TrainedCandidate:
+    """The ensemble of already fitted members: weights and its own calibration chosen on validation."""
+    from tailorml.paths.calibrated import Calibrated
+    from tailorml.paths.ensemble import Ensemble
+
+    settings = calibration_settings(spec, dataset.split.seed)
+    by_name = {t.name: t for t in trained}
+    params = {
+        "members": tuple(members),
+        "member_params": tuple(by_name[m].params for m in members),
+        "method": settings["method"],
+        "seed": settings["seed"],
+    }
+    run_id = tracker.start_run(
+        "ensemble", params={**params, **_prefixed(settings)}, tags=_tags(spec, dataset, "ensemble")
+    )
+    try:
+        start = time.perf_counter()
+        val_texts, val_labels = _validation(dataset)
+        # The members as plain calibrated models: the ensemble detects out-of-scope inputs itself.
+        plain = [Calibrated(base=m, method=settings["method"], seed=settings["seed"]) for m in members]
+        parts = [p.calibrate(fitted[m].base_, val_texts, val_labels) for p, m in zip(plain, members, strict=True)]
+        ensemble = Ensemble(**params).combine(parts, val_texts, val_labels)
+        model = Calibrated(base="ensemble", base_params=None, **settings).calibrate(
+            ensemble,
+            val_texts,
+            val_labels,
+            train_texts=list(dataset.train.texts),
+            train_labels=list(dataset.train.labels),
+        )
+        # Training the ensemble is training its members; combining them is the small rest.
+        seconds = sum(by_name[m].train_seconds for m in members) + time.perf_counter() - start
+        folder = _save(model, project, tracker, run_id, seconds, len(dataset.train))
+    except BaseException:
+        tracker.end_run(run_id, failed=True)
+        raise
+    tracker.end_run(run_id)
+    return _candidate("ensemble", "ensemble", params, settings, run_id, folder, seconds, weights=ensemble.weights_)
+
+
+def _validation(dataset: Dataset) -> tuple[list[str], list[str]]:
+    return list(dataset.validation.texts), list(dataset.validation.labels)
+
+
+def _prefixed(settings: dict[str, Any]) -> dict[str, Any]:
+    return {f"calibration.{k}": v for k, v in settings.items() if k != "seed"}
+
+
+def _tags(spec: Spec, dataset: Dataset, name: str) -> dict[str, str]:
+    return {
+        "tailorml.path": name,
+        "tailorml.data_version": dataset.version.id,
+        "tailorml.split": dataset.split.key,
+        "tailorml.spec_hash": spec.spec_hash(),
+        "mlflow.source.git.commit": git_commit(spec.root) or "unknown",
+    }
+
+
+def _save(model: Any, project: Project, tracker: Tracker, run_id: str, seconds: float, rows: int) -> Path:
+    from tailorml.paths import save_model
+
+    folder = project.home / "models" / run_id / "model"
+    save_model(model, folder)
+    _write_mlmodel(folder)
+    tracker.log_metrics(run_id, {"train_seconds": seconds, "train_rows": rows})
+    tracker.log_artifacts(run_id, folder, "model")
+    return folder
+
+
+def _candidate(
+    name: str,
+    path: str,
+    params: dict[str, Any],
+    settings: dict[str, Any],
+    run_id: str,
+    folder: Path,
+    seconds: float,
+    weights: list[float] | None = None,
+) -> TrainedCandidate:
+    return TrainedCandidate(
+        name=name,
+        path=path,
+        params=json.loads(json.dumps(params, default=str)),
+        calibration=json.loads(json.dumps(settings)),
+        weights=weights,
+        run_id=run_id,
+        artifact_dir=str(folder),
+        train_seconds=seconds,
+    )
 
 
 def _project_params(name: str, project: Project) -> dict[str, Any]:

@@ -224,6 +224,7 @@ class _Encoded:
         self.conf = prob.max(axis=1)
         self.correct = (self.t == self.p).astype(np.float64)
         self.bins = _bin_of(self.conf)
+        self.oos_score: FloatArray | None = None  # the model's own out-of-scope score, when it has one
 
     def code(self, label: str) -> int | None:
         return self.labels.index(label) if label in self.labels else None
@@ -359,6 +360,8 @@ def _oos_arrays(enc: _Encoded, out_of_scope: str) -> tuple[BoolArray, BoolArray,
     code = enc.code(out_of_scope)
     is_oos = enc.t == code if code is not None else np.zeros(enc.n, dtype=bool)
     pred_oos = enc.p == code if out_of_scope in enc.classes else np.zeros(enc.n, dtype=bool)
+    if enc.oos_score is not None:
+        return is_oos, pred_oos, enc.oos_score
     in_scope_cols = [i for i, c in enumerate(enc.classes) if c != out_of_scope]
     score = 1.0 - enc.proba[:, in_scope_cols].max(axis=1) if in_scope_cols else np.ones(enc.n)
     return is_oos, pred_oos, score
@@ -471,6 +474,7 @@ def quality_metrics(
     min_group_size: int = MIN_GROUP_SIZE,
     n_resamples: int = 1000,
     seed: int = 0,
+    oos_score: NDArray[Any] | None = None,
 ) -> QualityReport:
     """Measure a classifier's quality on held-out rows, each sample statistic with a 95% interval.
 
@@ -499,6 +503,9 @@ def quality_metrics(
         Bootstrap resamples for the intervals.
     seed:
         Seed of the bootstrap: the same inputs and seed give the same report.
+    oos_score:
+        The model's own out-of-scope score per row (higher: more likely out of scope), used
+        for ``oos_auroc`` instead of ``1 - max in-scope probability``.
 
     Returns
     -------
@@ -514,6 +521,10 @@ def quality_metrics(
     0.667
     """
     enc = _Encoded(y_true, np.asarray(proba), classes)
+    if oos_score is not None:
+        enc.oos_score = np.asarray(oos_score, dtype=np.float64).ravel()
+        if enc.oos_score.shape != (enc.n,) or not np.isfinite(enc.oos_score).all():
+            raise ValueError(f"oos_score must hold one finite value per row ({enc.n})")
     if out_of_scope is not None:
         out_of_scope = str(out_of_scope)
     group_columns: list[tuple[IntArray, int]] = []

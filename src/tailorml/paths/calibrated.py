@@ -177,6 +177,10 @@ class Calibrated(TextClassifier):
         summary.update(calibrator.state())
         summary["ece_validation_before"] = expected_calibration_error(raw.argmax(1) == truth, raw.max(1))
         summary["ece_validation_after"] = expected_calibration_error(calibrated.argmax(1) == truth, calibrated.max(1))
+        summary["validation_log_loss"] = float(
+            -np.mean(np.log(np.clip(calibrated[np.arange(len(truth)), truth], 1e-12, 1)))
+        )
+        summary["validation_accuracy"] = float(np.mean(calibrated.argmax(1) == truth))
         if self.out_of_scope is not None and str(self.out_of_scope) in index:
             self._fit_detector(val_texts, truth, log_proba, calibrated, train_texts, train_labels)
         self.summary_ = summary

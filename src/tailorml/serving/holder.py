@@ -85,7 +85,9 @@ class ModelHolder:
         folder = self.tracker.download(version, self.cache_dir / f"v{version.version}-{time.time_ns()}")
         model_dir = folder if (folder / "path.json").is_file() else folder / "model"
         model = load_model(model_dir)
-        if "cache_dir" in model.get_params():
+        if hasattr(model, "set_cache_dir"):  # wrappers pass it on to the models inside
+            model.set_cache_dir(None)  # serving computes every request
+        elif "cache_dir" in model.get_params():
             model.set_params(cache_dir=None)  # serving computes every request
         classes = np.asarray(model.classes_, dtype=object)
         probe = np.asarray(model.predict_proba(["warm-up request"]))  # load lazy parts before serving
