@@ -23,7 +23,7 @@ from tailorml.errors import SpecError
 from tailorml.gates import Objectives
 from tailorml.hardware import HardwareProfile, PriceTable, load_price_table
 from tailorml.plan.compute import ServingOption, TrainingCost, serving_options, training_cost
-from tailorml.plan.fit import PathRun, quick_run
+from tailorml.plan.fit import CURVE_SEEDS, PathRun, quick_run
 from tailorml.plan.labeling_cost import LabelingCost, LabelingInputs, labeling_cost
 from tailorml.plan.labels import LabelForecast, forecast
 from tailorml.plan.overrides import PlanOverrides
@@ -37,6 +37,7 @@ __all__ = ["DataFacts", "ObjectiveCheck", "PathFit", "Plan", "Spend", "make_plan
 
 OnStep = Callable[[str], None]
 WEEKS_PER_MONTH = 52 / 12
+NEURAL_CURVE_SEEDS = (0,)  # a neural path's curve costs one seed per size: its fits take minutes, not seconds
 
 
 class ObjectiveCheck(BaseModel):
@@ -151,6 +152,7 @@ def plan_project(
 
     Returns the plan and the folder it was written to (``.tailor/plan``).
     """
+    from tailorml.paths import available_paths
     from tailorml.plan.render import write_plan_files
     from tailorml.project import Project
     from tailorml.run import prepare_data
@@ -159,8 +161,9 @@ def plan_project(
     overrides = overrides or PlanOverrides()
     table = load_price_table(spec.resolve(spec.prices) if spec.prices else None)
     profile = table.profile(spec.hardware)
-    names = candidate_paths(spec, overrides)
     _, dataset = prepare_data(spec, allow_errors=allow_errors, on_step=on_step)
+    names = candidate_paths(spec, overrides, n_train_rows=len(dataset.train))
+    paths = available_paths()
     runs = {
         name: quick_run(
             name,
@@ -168,6 +171,7 @@ def plan_project(
             threads=serving_threads(profile.vcpus),
             out_of_scope=spec.task.out_of_scope,
             groups=spec.task.groups,
+            seeds=NEURAL_CURVE_SEEDS if paths[name].neural else CURVE_SEEDS,
             on_step=on_step,
         )
         for name in names
@@ -183,14 +187,21 @@ def plan_project(
     return plan, folder
 
 
-def candidate_paths(spec: Spec, overrides: PlanOverrides) -> list[str]:
-    """The paths to compare: ``--paths``, else the spec's list, else every registered path."""
+def candidate_paths(spec: Spec, overrides: PlanOverrides, *, n_train_rows: int) -> list[str]:
+    """The paths to compare: ``--paths``, else the spec's list, else (``auto``) the paths ``tailor train``
+    would train within ``budget.train_minutes`` (:func:`tailorml.train.plan_candidates`)."""
     import difflib
 
     from tailorml.paths import available_paths
+    from tailorml.train import plan_candidates
 
     known = available_paths()
-    names = overrides.paths or (list(known) if spec.candidates == "auto" else list(spec.candidates))
+    if overrides.paths:
+        names = overrides.paths
+    elif spec.candidates == "auto":
+        names = [name for name, _ in plan_candidates(spec, n_train_rows)]
+    else:
+        names = list(spec.candidates)
     for name in names:
         if name not in known:
             close = difflib.get_close_matches(name, list(known), n=1)
