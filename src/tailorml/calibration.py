@@ -150,7 +150,7 @@ class IsotonicCalibration(Calibrator):
         # Keep the predicted label on top: the top class gets at least what ties the runner-up
         # after the others are rescaled to share the rest.
         floor = second / np.maximum(1.0 - confidence + second, _EPS)
-        mapped = np.clip(np.maximum(mapped, floor), 0.0, 1.0)
+        mapped = np.clip(np.maximum(mapped, floor + 1e-9), 0.0, 1.0)
         rest = np.maximum(1.0 - confidence, _EPS)
         out = proba * ((1.0 - mapped) / rest)[:, None]
         out[rows, top] = mapped

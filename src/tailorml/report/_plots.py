@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any, Literal
 
-from tailorml.results import ClassScore, Latency, LearningPoint, ReliabilityBin
+from tailorml.results import ClassScore, Latency, LearningPoint, ReliabilityBin, RiskPoint
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["ParetoPoint", "class_f1", "latency", "learning_curve", "pareto", "reliability"]
+__all__ = ["ParetoPoint", "class_f1", "latency", "learning_curve", "pareto", "reliability", "risk_coverage"]
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 BLUE = "#0072B2"
@@ -195,6 +195,25 @@ def reliability(bins: Sequence[ReliabilityBin], *, key: str, ece: float | None =
         _tidy(top)
         _tidy(bottom, grid="y")
         return _svg(fig, key, "Reliability diagram: confidence against observed accuracy")
+
+
+def risk_coverage(points: Sequence[RiskPoint], *, key: str, chosen: tuple[float, float] | None = None) -> str:
+    """Risk (error rate of the answered) against coverage (share answered), the chosen threshold marked."""
+    with _style():
+        fig = _figure(3.5, 2.6)
+        ax = fig.add_subplot()
+        ax.plot([p.coverage for p in points], [p.risk for p in points], color=BLUE, linewidth=1.4, label="test rows")
+        if chosen is not None:
+            ax.plot(
+                [chosen[0]], [chosen[1]], "o", color=ORANGE, ms=5, label="abstention threshold (chosen on validation)"
+            )
+        ax.set_xlim(0, 1.0)
+        ax.set_ylim(0, max([p.risk for p in points] + [0.01]) * 1.1)
+        ax.set_xlabel("coverage (share answered)")
+        ax.set_ylabel("risk (error rate of answered)")
+        ax.legend(loc="upper left")
+        _tidy(ax)
+        return _svg(fig, key, "Risk-coverage curve")
 
 
 def latency(timing: Latency, *, key: str) -> str | None:

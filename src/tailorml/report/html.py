@@ -97,6 +97,13 @@ class CandidateView:
     f1_svg: str | None = None
     f1_note: str | None = None
     reliability_svg: str | None = None
+    reliability_before_svg: str | None = None
+    calibration: list[tuple[str, str]] = field(default_factory=list)
+    risk_svg: str | None = None
+    abstain: str | None = None
+    oos_rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    oos_note: str | None = None
+    ensemble_note: str | None = None
     latency_svg: str | None = None
 
 
@@ -338,7 +345,74 @@ def _candidate(evaluation: Evaluation, c: CandidateResult, index: int) -> Candid
         view.reliability_svg = _plots.reliability(c.reliability, key=f"rel-{index}", ece=ece.value if ece else None)
     if c.latency is not None:
         view.latency_svg = _plots.latency(c.latency, key=f"lat-{index}")
+    _calibration_view(view, c, index)
     return view
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _calibration_view(view: CandidateView, c: CandidateResult, index: int) -> None:
+    """Calibration, abstention, out-of-scope detection and ensemble facts of one candidate."""
+    cal = c.calibration
+    if cal is not None:
+        method = cal.method + (f" (T = {cal.temperature:.3g})" if cal.temperature is not None else "")
+        view.calibration = [
+            ("Method (chosen on validation)", method),
+            (
+                "ECE on validation, before → after",
+                f"{_pct(cal.ece_validation_before)} → {_pct(cal.ece_validation_after)}",
+            ),
+            ("ECE on test, before → after", f"{_pct(cal.ece_test_before)} → {_pct(cal.ece_test_after)}"),
+        ]
+        if cal.cv_ece:
+            tried = ", ".join(f"{m} {_pct(v)}" for m, v in cal.cv_ece.items())
+            view.calibration.append(("Cross-validated ECE of each method on validation", tried))
+        if cal.reliability_before:
+            view.reliability_before_svg = _plots.reliability(
+                cal.reliability_before, key=f"relb-{index}", ece=cal.ece_test_before
+            )
+    if c.risk_coverage:
+        rule = c.abstain
+        chosen = None
+        if rule is not None and rule.threshold > 0:
+            answered = [p for p in c.risk_coverage if p.threshold >= rule.threshold]
+            point = answered[-1] if answered else c.risk_coverage[0]
+            chosen = (point.coverage, point.risk)
+            target = (
+                f"target precision {rule.target_precision:g}"
+                if rule.target_precision is not None
+                else f"coverage {rule.coverage_target:g}"
+            )
+            view.abstain = (
+                f"Abstains below confidence {rule.threshold:.3f} ({target}): on validation it answered "
+                f"{_pct(rule.coverage)} at precision {_pct(rule.precision)}"
+                + ("" if rule.reachable else "; the target precision was not reachable")
+                + "."
+            )
+        view.risk_svg = _plots.risk_coverage(c.risk_coverage, key=f"risk-{index}", chosen=chosen)
+    if c.out_of_scope is not None:
+        oos = c.out_of_scope
+        view.oos_rows = [
+            (
+                s.score + (" (used)" if s.score == oos.score else ""),
+                f"{s.auroc:.3f}",
+                f"{s.threshold:.4g}",
+                _pct(s.recall),
+                _pct(s.in_scope_accuracy),
+            )
+            for s in oos.validation
+        ]
+        wanted = f"reach out-of-scope recall {oos.target_recall:g}" if oos.target_recall else "maximize accuracy"
+        view.oos_note = f"Score {oos.score}, threshold {oos.threshold:.4g}, chosen on validation to {wanted}."
+    if c.members:
+        weights = " + ".join(f"{w:.2f} × {m}" for w, m in zip(c.weights, c.members, strict=False))
+        view.ensemble_note = (
+            f"Average of calibrated probabilities: {weights} (weights chosen on validation). Latency and "
+            "cost were measured running every member on every request, as serving does: they are the sum of "
+            "the members'."
+        )
 
 
 def _class_target(evaluation: Evaluation) -> tuple[str, float] | None:

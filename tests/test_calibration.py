@@ -1,0 +1,282 @@
+"""Calibration, out-of-scope thresholds, risk-coverage and the validation-weighted ensemble."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import pytest
+import yaml
+
+from tailorml.abstain import risk_coverage
+from tailorml.calibration import (
+    IsotonicCalibration,
+    TemperatureScaling,
+    calibrator_from_state,
+    choose_calibrator,
+    softmax,
+)
+from tailorml.data.io import write_frame
+from tailorml.data.synth import synthesize
+from tailorml.errors import SpecError
+from tailorml.metrics.quality import expected_calibration_error
+from tailorml.oos import choose_oos_threshold
+from tailorml.paths import _artifact, load_model, register_path, save_model
+from tailorml.paths._base import TextClassifier, as_labels, as_texts
+from tailorml.paths.calibrated import Calibrated
+from tailorml.paths.ensemble import Ensemble, choose_weights
+
+ON_ONE_WORKER = pytest.mark.xdist_group("minilm-encoder") if importlib.util.find_spec("xdist") else pytest.mark.slow
+
+
+def _overconfident(n: int, k: int, temperature: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probabilities ``temperature`` times too sharp, and labels drawn from the true ones."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, k)) * 2.5
+    truth = np.array([rng.choice(k, p=p) for p in softmax(logits)])
+    return np.log(softmax(logits * temperature)), truth
+
+
+def _ece(proba: np.ndarray, truth: np.ndarray) -> float:
+    return expected_calibration_error(proba.argmax(1) == truth, proba.max(1))
+
+
+def test_temperature_scaling_recovers_a_known_temperature_and_lowers_ece() -> None:
+    log_proba, truth = _overconfident(4000, 5, temperature=2.5, seed=0)
+    scaler = TemperatureScaling().fit(log_proba, truth)
+    assert abs(scaler.temperature - 2.5) < 0.15
+    test_log, test_truth = _overconfident(4000, 5, temperature=2.5, seed=1)
+    before, after = _ece(softmax(test_log), test_truth), _ece(scaler.transform(test_log), test_truth)
+    assert before > 0.1 and after < 0.03
+    assert np.array_equal(scaler.transform(test_log).argmax(1), test_log.argmax(1))
+
+
+def test_isotonic_is_monotone_keeps_the_label_and_round_trips() -> None:
+    log_proba, truth = _overconfident(3000, 4, temperature=3.0, seed=2)
+    iso = IsotonicCalibration().fit(log_proba, truth)
+    assert all(b >= a for a, b in zip(iso.y, iso.y[1:], strict=False)) and iso.x == sorted(iso.x)
+    test_log, test_truth = _overconfident(3000, 4, temperature=3.0, seed=3)
+    calibrated = iso.transform(test_log)
+    assert np.allclose(calibrated.sum(1), 1.0)
+    assert np.array_equal(calibrated.argmax(1), test_log.argmax(1))
+    # The map is monotone; the top probability follows it except where it is raised to stay on top.
+    raw_conf = np.sort(softmax(test_log).max(1))
+    assert np.all(np.diff(np.interp(raw_conf, iso.x, iso.y)) >= 0)
+    mapped = np.interp(softmax(test_log).max(1), iso.x, iso.y)
+    assert np.all(calibrated.max(1) >= mapped - 1e-9)
+    assert _ece(calibrated, test_truth) < _ece(softmax(test_log), test_truth) / 2
+    assert np.array_equal(calibrator_from_state(json.loads(json.dumps(iso.state()))).transform(test_log), calibrated)
+
+
+def test_auto_compares_methods_on_held_out_validation_folds() -> None:
+    log_proba, truth = _overconfident(2000, 5, temperature=2.0, seed=4)
+    chosen, scores = choose_calibrator(log_proba, truth)
+    assert set(scores) == {"none", "temperature", "isotonic"}
+    assert chosen.method in ("temperature", "isotonic") and scores["none"] > scores[chosen.method]
+
+
+def test_oos_threshold_reaches_the_requested_recall_with_the_best_accuracy() -> None:
+    # 10 out-of-scope rows with scores 0.5..0.95, 20 in-scope rows with scores 0..0.57.
+    score = np.r_[np.linspace(0.5, 0.95, 10), np.linspace(0.0, 0.57, 20)]
+    is_oos = np.r_[np.ones(10, bool), np.zeros(20, bool)]
+    correct = np.ones(30, bool)
+    threshold, recall, in_acc = choose_oos_threshold(score, is_oos, correct, target_recall=0.8)
+    flagged = score >= threshold
+    assert recall == flagged[is_oos].mean() >= 0.8
+    assert in_acc == 1 - flagged[~is_oos].mean()
+    # Any lower threshold that also reaches 0.8 refuses more in-scope rows.
+    assert in_acc == 1.0 and threshold == pytest.approx(0.6)
+    full = choose_oos_threshold(score, is_oos, correct, target_recall=1.0)
+    assert full[1] == 1.0 and full[2] < 1.0
+    unreachable = choose_oos_threshold(score, is_oos, correct, target_recall=1.0 + 1e-9)
+    assert unreachable[1] == 1.0  # the highest recall it can give
+
+
+def test_risk_coverage_is_monotone_where_it_must_be() -> None:
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(size=500)
+    correct = rng.uniform(size=500) < confidence  # calibrated by construction
+    curve = risk_coverage(confidence, correct, points=40)
+    coverage, risk, threshold = (np.array(v) for v in zip(*curve, strict=True))
+    assert len(curve) <= 40 and coverage[-1] == 1.0 and risk[-1] == pytest.approx(1 - correct.mean())
+    assert np.all(np.diff(coverage) > 0) and np.all(np.diff(threshold) <= 0)
+    # Correct predictions all more confident than the wrong ones: risk never falls as coverage grows.
+    ordered = risk_coverage(np.linspace(1, 0, 100), np.arange(100) < 70, points=100)
+    assert np.all(np.diff([r for _, r, _ in ordered]) >= 0) and ordered[69][1] == 0.0 and ordered[70][1] > 0
+
+
+def test_ensemble_weights_are_chosen_on_validation() -> None:
+    truth = np.array([0, 1, 0, 1])
+    good = np.array([[0.9, 0.1], [0.2, 0.8], [0.8, 0.2], [0.1, 0.9]])
+    noise = np.full((4, 2), 0.5)
+    weights, loss = choose_weights([noise, good], truth)
+    assert weights == [0.0, 1.0] and loss == pytest.approx(-np.mean(np.log([0.9, 0.8, 0.8, 0.9])))
+    both = choose_weights([good[:, ::-1] * 0 + [0.6, 0.4], good], truth)[0]
+    assert both[1] > both[0]
+
+
+# --------------------------------------------------------------------------- calibrated path
+
+
+@pytest.fixture(scope="module")
+def oos_data() -> tuple[list[str], list[str]]:
+    frame = synthesize(1200, seed=3)
+    return frame["text"].tolist(), frame["label"].tolist()
+
+
+def test_calibrated_path_flags_exactly_at_its_threshold_and_round_trips(
+    oos_data: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    texts, labels = oos_data
+    model = Calibrated(method="temperature", out_of_scope="oos", oos_score="energy").fit(
+        texts[:800], labels[:800], validation=(texts[800:1000], labels[800:1000])
+    )
+    rule = model.oos_rule_
+    assert rule is not None and rule.score == "energy" and set(rule.validation) == {"max_prob", "energy"}
+    assert model.summary_["method"] == "temperature" and model.summary_["validation_rows"] == 200
+    held = texts[1000:]
+    proba = model.predict_proba(held)
+    score = model.oos_score_of(held)
+    predicted_oos = model.classes_[proba.argmax(1)] == "oos"
+    assert np.array_equal(predicted_oos, score >= rule.threshold)
+    assert np.allclose(proba.sum(1), 1.0)
+    loaded = load_model(save_model(model, tmp_path / "m"))
+    assert np.array_equal(loaded.predict_proba(held), proba)
+
+
+def test_calibrated_bad_settings_are_spec_errors(oos_data: tuple[list[str], list[str]]) -> None:
+    texts, labels = oos_data
+    with pytest.raises(SpecError, match="calibration method"):
+        Calibrated(method="platt").fit(texts[:100], labels[:100])
+    with pytest.raises(SpecError, match="sentence embeddings"):
+        Calibrated(out_of_scope="oos", oos_score="centroid").fit(texts[:600], labels[:600])
+    with pytest.raises(SpecError, match="at least two"):
+        Ensemble(members=("tfidf-linear",)).fit(texts[:100], labels[:100])
+
+
+# --------------------------------------------------------------------------- ensemble latency
+
+
+@register_path(
+    "sleepy-prior", description="test: class priors after a pause", neural=False, seconds_per_1k_train_rows=0
+)
+class SleepyPrior(TextClassifier):
+    """Predicts the training label frequencies after sleeping ``delay_ms`` per call."""
+
+    prior_: np.ndarray
+
+    def __init__(self, *, delay_ms: float = 5.0) -> None:
+        self.delay_ms = delay_ms
+
+    def fit(self, X: Any, y: Any) -> Self:
+        labels = as_labels(y, len(as_texts(X)))
+        self.classes_, counts = np.unique(labels, return_counts=True)
+        self.classes_ = self.classes_.astype(object)
+        self.prior_ = counts / counts.sum()
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        time.sleep(self.delay_ms / 1000)
+        return np.tile(self.prior_, (len(as_texts(X)), 1))
+
+    def _save_state(self, folder: Path) -> None:
+        _artifact.write_json(folder, "prior.json", {"classes": self.classes_.tolist(), "p": self.prior_.tolist()})
+
+    def _load_state(self, folder: Path) -> None:
+        body = _artifact.read_json(folder, "prior.json")
+        self.classes_, self.prior_ = np.asarray(body["classes"], dtype=object), np.asarray(body["p"])
+
+
+def test_ensemble_latency_is_the_sum_of_its_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tailorml import _measure
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TAILOR_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(_measure, "SINGLE_REQUESTS", 30)
+    monkeypatch.setattr(_measure, "BATCHES", 3)
+    texts = ["a b", "c d", "e f", "g h", "i j", "k l"] * 5
+    labels = ["x", "y", "z"] * 10
+    model = Ensemble(members=("sleepy-prior", "sleepy-prior"), member_params=({"delay_ms": 4}, {"delay_ms": 8}))
+    model.fit(texts, labels, validation=(texts[:6], labels[:6]))
+    folder = save_model(model, tmp_path / "ensemble")
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text(json.dumps(texts))
+    p50 = float(np.median(_measure.main(str(folder), str(inputs), 1)["samples_ms"]))
+    assert 12 * 0.95 <= p50 < 12 + 10  # both members run on every request: 4 ms + 8 ms
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def _project(folder: Path, **overrides: Any) -> Path:
+    write_frame(synthesize(2400, seed=5), folder / "data" / "train.csv")
+    spec = {
+        "project": "support",
+        "task": {"input": "text", "target": "label", "out_of_scope": "oos"},
+        "data": {"train": "data/train.csv"},
+        "objectives": {"accuracy": {"min": 0.5}, "oos_recall": {"min": 0.5}, "ece": {"max": 0.2}},
+        "candidates": ["tfidf-linear"],
+        "budget": {"train_minutes": 5},
+        "serving": {"abstain": {"target_precision": 0.95}},
+    }
+    spec.update(overrides)
+    path = folder / "tailor.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_bad_ensemble_or_score_config_fails_before_training(tmp_path: Path) -> None:
+    from tailorml.run import run_project
+    from tailorml.spec import load_spec
+
+    with pytest.raises(SpecError, match="not listed as a candidate"):
+        run_project(load_spec(_project(tmp_path, candidates=["tfidf-linear", "ensemble"])))
+    with pytest.raises(SpecError, match="no sentence embeddings"):
+        run_project(load_spec(_project(tmp_path, out_of_scope_detection={"score": "centroid"})))
+    with pytest.raises(SpecError, match="which candidates does not"):
+        load_spec(_project(tmp_path, ensemble=["tfidf-linear", "embedding-linear"]))
+
+
+@pytest.mark.slow
+@ON_ONE_WORKER
+def test_tailor_run_calibrates_ensembles_and_detects_out_of_scope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from tailorml.cli import app
+    from tailorml.results import Evaluation
+
+    monkeypatch.delenv("TAILOR_HOME", raising=False)
+    _project(
+        tmp_path,
+        candidates=["tfidf-linear", "embedding-linear"],
+        ensemble=["tfidf-linear", "embedding-linear"],
+        calibration={"method": "isotonic"},
+        out_of_scope_detection={"score": "auto", "target_recall": 0.9},
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 0, result.output
+    folder = Path((tmp_path / ".tailor" / "reports" / "latest").read_text().strip())
+    evaluation = Evaluation.load(folder / "evaluation.json")
+    names = [c.name for c in evaluation.candidates]
+    assert names == ["tfidf-linear", "embedding-linear", "ensemble"]
+    ensemble = evaluation.candidate("ensemble")
+    assert ensemble.members == ["tfidf-linear", "embedding-linear"] and sum(ensemble.weights) == pytest.approx(1)
+    for c in evaluation.candidates:
+        assert c.calibration is not None and c.calibration.method == "isotonic"
+        assert c.calibration.ece_test_before is not None and c.calibration.ece_test_after is not None
+        assert c.out_of_scope is not None and c.out_of_scope.target_recall == 0.9
+        assert {"oos_recall", "oos_precision", "in_scope_accuracy", "oos_auroc", "coverage"} <= set(c.metrics)
+        assert {g.metric for g in c.gates} == {"accuracy", "oos_recall", "ece"}
+        assert c.abstain is not None and c.abstain.target_precision == 0.95 and c.risk_coverage
+    assert "centroid" in {s.score for s in evaluation.candidate("embedding-linear").out_of_scope.validation}
+    html = (folder / "report.html").read_text()
+    assert "Risk and coverage" in html and "Out-of-scope detection" in html and "Before calibration" in html
+    assert "sum of the members" in html
