@@ -55,7 +55,8 @@ class TrainingSession(BaseModel):
 def plan_candidates(spec: Spec, n_train_rows: int) -> list[tuple[str, float]]:
     """The candidates to train, with their estimated training seconds, within the budget.
 
-    ``auto`` takes every registered path that fits ``budget.train_minutes`` (cheapest first);
+    ``auto`` takes every registered path marked ``auto`` that fits ``budget.train_minutes``
+    (cheapest first; fine-tuning, distillation and int8 exports are searched only when listed);
     a list is taken as given. Raises SpecError, before anything is trained, for an unknown
     name or a budget too small for what was asked.
     """
@@ -63,7 +64,7 @@ def plan_candidates(spec: Spec, n_train_rows: int) -> list[tuple[str, float]]:
 
     paths = available_paths()
     plain = [n for n, info in paths.items() if not getattr(info.cls, "composite", False)]
-    names = plain if spec.candidates == "auto" else list(spec.candidates)
+    names = [n for n in plain if paths[n].auto] if spec.candidates == "auto" else list(spec.candidates)
     composite = [n for n in names if n in paths and n not in plain]
     if composite:
         raise SpecError(

@@ -67,6 +67,9 @@ class PathInfo:
     seconds_per_1k_train_rows:
         Training time per 1,000 rows measured on the 2-core development machine, used to
         plan which candidates fit a time budget.
+    auto:
+        Whether ``candidates: auto`` includes it. Paths that cost minutes per thousand rows
+        on a CPU (fine-tuning, distillation, int8 exports) are searched only when listed.
     """
 
     name: str
@@ -74,16 +77,19 @@ class PathInfo:
     description: str
     neural: bool
     seconds_per_1k_train_rows: float
+    auto: bool = True
 
 
-def register_path(name: str, *, description: str, neural: bool, seconds_per_1k_train_rows: float) -> Callable[[_T], _T]:
+def register_path(
+    name: str, *, description: str, neural: bool, seconds_per_1k_train_rows: float, auto: bool = True
+) -> Callable[[_T], _T]:
     """Class decorator that registers a model path under ``name``.
 
     Parameters
     ----------
     name:
         Unique name; registering a second class under a taken name raises ``ValueError``.
-    description, neural, seconds_per_1k_train_rows:
+    description, neural, seconds_per_1k_train_rows, auto:
         See :class:`PathInfo`.
 
     Returns
@@ -112,7 +118,7 @@ def register_path(name: str, *, description: str, neural: bool, seconds_per_1k_t
         taken = _REGISTRY.get(name)
         if taken is not None and _qualified(taken.cls) != _qualified(cls):
             raise ValueError(f"model path {name!r} is already registered to {_qualified(taken.cls)}")
-        _REGISTRY[name] = PathInfo(name, cls, description, neural, float(seconds_per_1k_train_rows))
+        _REGISTRY[name] = PathInfo(name, cls, description, neural, float(seconds_per_1k_train_rows), auto)
         return cls
 
     return decorator

@@ -42,6 +42,7 @@ _NAME = "distilled"
     description="TF-IDF linear student trained on a teacher path's soft labels (augmented inputs)",
     neural=True,
     seconds_per_1k_train_rows=12.0,
+    auto=False,  # minutes of CPU per thousand rows: searched only when listed
 )
 class Distilled(TextClassifier):
     """A fast TF-IDF linear student that imitates a stronger teacher path.

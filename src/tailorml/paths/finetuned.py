@@ -84,6 +84,7 @@ def _build_module(config: Any, n_classes: int, pooling: str, dropout: float, enc
     description="all-MiniLM-L6-v2 fine-tuned end to end with a linear head (early stopping, time budget)",
     neural=True,
     seconds_per_1k_train_rows=110.0,  # ~34 s per 1k short rows per epoch, 3 epochs, plus validation
+    auto=False,  # minutes of CPU per thousand rows: searched only when listed
 )
 class Finetuned(TextClassifier):
     """A small pretrained transformer fine-tuned end to end for classification, on CPU.

@@ -218,6 +218,7 @@ class _Int8Export(TextClassifier):
     description="the finetuned path exported to ONNX with int8 weights, served by onnxruntime",
     neural=True,
     seconds_per_1k_train_rows=112.0,
+    auto=False,  # minutes of CPU per thousand rows: searched only when listed
 )
 class FinetunedInt8(_Int8Export):
     """A :class:`~tailorml.paths.finetuned.Finetuned` model exported to int8 ONNX.
@@ -290,6 +291,7 @@ class FinetunedInt8(_Int8Export):
     description="embedding-linear with its encoder exported to ONNX with int8 weights, served by onnxruntime",
     neural=True,
     seconds_per_1k_train_rows=5.0,
+    auto=False,  # an export step on top of embedding-linear: searched only when listed
 )
 class EmbeddingLinearInt8(_Int8Export):
     """An :class:`~tailorml.paths.embedding.EmbeddingLinear` model whose encoder runs as int8 ONNX.
