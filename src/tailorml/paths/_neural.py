@@ -41,14 +41,23 @@ def require(module: str, what: str) -> Any:
 
 
 def available_cores() -> int:
-    """Cores this process may run on; ``OMP_NUM_THREADS`` (set by latency measurement) wins."""
+    """Threads worth using: ``OMP_NUM_THREADS`` when set (latency measurement pins it), else idle cores.
+
+    Idle cores are this process's cores less the 1-minute load of everything else: on a shared
+    machine two torch threads fighting other work for two cores are 2-3x slower than one.
+    """
     pinned = os.environ.get("OMP_NUM_THREADS", "")
     if pinned.isdigit() and int(pinned) > 0:
         return int(pinned)
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        return cores
+    return max(1, min(cores, int(cores + 1 - load)))
 
 
 @contextmanager

@@ -118,7 +118,8 @@ class Finetuned(TextClassifier):
     time_budget_s:
         Wall-clock seconds for ``fit``; ``None`` for no limit.
     threads:
-        Torch threads; ``None``: the cores available to this process.
+        Torch threads; ``None``: the idle cores of this process (see ``_neural.available_cores``).
+        Results are bit-identical under a seed only for the same thread count: set it to rely on that.
     progress:
         Show a progress bar (loss, validation accuracy) on stderr.
 

@@ -253,10 +253,19 @@ class FinetunedInt8(_Int8Export):
         labels = as_labels(y, len(texts))
         self._check_params()
         base = self._base_model()
-        params = base.get_params()
         own = {"validation_fraction": self.validation_fraction, "seed": self.seed}
         base.set_params(**{k: v for k, v in own.items() if k not in (self.base_params or {})})
         base.fit(texts, labels)
+        return self.export_fitted(base, texts, labels)
+
+    def export_fitted(self, base: Any, X: Iterable[str], y: Iterable[Any]) -> Self:
+        """Export an already fitted ``finetuned`` model (``base``, fitted on ``X, y``) instead of training one.
+
+        Agreement is measured on ``base.validation_rows_`` of ``X``, the rows it never trained on.
+        """
+        texts = as_texts(X)
+        labels = as_labels(y, len(texts))
+        params = base.get_params()
         start = time.perf_counter()
         ids = encode(base.tokenizer_, texts[:2])
         with torch_threads(params["threads"]) as torch:
