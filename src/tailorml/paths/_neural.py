@@ -40,11 +40,12 @@ def require(module: str, what: str) -> Any:
         ) from None
 
 
-def available_cores() -> int:
-    """Threads worth using: ``OMP_NUM_THREADS`` when set (latency measurement pins it), else idle cores.
+def available_cores(*, load_aware: bool = False) -> int:
+    """Threads worth using: ``OMP_NUM_THREADS`` when set (latency measurement pins it), else this process's cores.
 
-    Idle cores are this process's cores less the 1-minute load of everything else: on a shared
+    With ``load_aware`` (training), the cores less the 1-minute load average: on a shared
     machine two torch threads fighting other work for two cores are 2-3x slower than one.
+    Prediction does not use it, so that a model's answers never depend on the machine's load.
     """
     pinned = os.environ.get("OMP_NUM_THREADS", "")
     if pinned.isdigit() and int(pinned) > 0:
@@ -53,6 +54,8 @@ def available_cores() -> int:
         cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         cores = max(1, os.cpu_count() or 1)
+    if not load_aware:
+        return cores
     try:
         load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - no load average on this platform
@@ -61,11 +64,11 @@ def available_cores() -> int:
 
 
 @contextmanager
-def torch_threads(threads: int | None) -> Iterator[Any]:
-    """Run torch with ``threads`` intra-op threads (default: the available cores), then restore."""
+def torch_threads(threads: int | None, *, load_aware: bool = False) -> Iterator[Any]:
+    """Run torch with ``threads`` intra-op threads (default: :func:`available_cores`), then restore."""
     torch = require("torch", "this model path")
     before = torch.get_num_threads()
-    torch.set_num_threads(threads or available_cores())
+    torch.set_num_threads(threads or available_cores(load_aware=load_aware))
     try:
         yield torch
     finally:

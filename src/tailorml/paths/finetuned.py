@@ -118,8 +118,10 @@ class Finetuned(TextClassifier):
     time_budget_s:
         Wall-clock seconds for ``fit``; ``None`` for no limit.
     threads:
-        Torch threads; ``None``: the idle cores of this process (see ``_neural.available_cores``).
-        Results are bit-identical under a seed only for the same thread count: set it to rely on that.
+        Torch threads; ``None``: for training, this process's cores less the load of other work
+        (``_neural.available_cores``); for prediction, this process's cores (or
+        ``OMP_NUM_THREADS``). Training is bit-identical under a seed for the same thread
+        count: set ``threads`` to rely on that.
     progress:
         Show a progress bar (loss, validation accuracy) on stderr.
 
@@ -137,6 +139,7 @@ class Finetuned(TextClassifier):
     validation_accuracy_: float | None
     train_seconds_: float | None
     encoder_id_: str | None
+    train_threads_: int | None
 
     def __init__(
         self,
@@ -217,9 +220,10 @@ class Finetuned(TextClassifier):
         train_rows, val_rows = carve_validation(labels, self.validation_fraction, self.seed)
         tokenizer = load_tokenizer(folder, self.max_length)
         ids = encode(tokenizer, texts)
-        with torch_threads(self.threads) as torch:
+        with torch_threads(self.threads, load_aware=True) as torch:
             deterministic = torch.are_deterministic_algorithms_enabled()
             torch.use_deterministic_algorithms(True, warn_only=True)
+            train_threads = torch.get_num_threads()
             try:
                 torch.manual_seed(self.seed)
                 module = _build_module(None, len(classes), self.pooling, self.dropout, folder)
@@ -235,6 +239,7 @@ class Finetuned(TextClassifier):
         self.encoder_folder_ = folder
         self.encoder_id_ = model_id
         self.train_seconds_ = time.perf_counter() - start
+        self.train_threads_ = train_threads
         scored = [h for h in history if h.get("validation_accuracy") is not None]
         self.validation_accuracy_ = max((h["validation_accuracy"] for h in scored), default=None)
         return self
@@ -355,6 +360,7 @@ class Finetuned(TextClassifier):
                 "validation_accuracy": self.validation_accuracy_,
                 "validation_rows": self.validation_rows_.tolist(),
                 "train_seconds": self.train_seconds_,
+                "train_threads": self.train_threads_,
             },
         )
 
@@ -378,6 +384,7 @@ class Finetuned(TextClassifier):
         self.validation_accuracy_ = training.get("validation_accuracy")
         self.validation_rows_ = np.asarray(training.get("validation_rows", []), dtype=np.int64)
         self.train_seconds_ = training.get("train_seconds")
+        self.train_threads_ = training.get("train_threads")
         self.encoder_id_ = training.get("encoder")
         self.encoder_folder_ = str(folder)
 
