@@ -193,8 +193,12 @@ class SleepyPrior(TextClassifier):
 
 
 def test_ensemble_latency_is_the_sum_of_its_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tailorml import _measure
+    from tailorml import _measure, paths
 
+    monkeypatch.setattr(paths, "_REGISTRY", dict(paths.available_paths()))
+    register_path("sleepy-prior", description="test: priors after a pause", neural=False, seconds_per_1k_train_rows=1)(
+        SleepyPrior
+    )
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TAILOR_HOME"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(_measure, "SINGLE_REQUESTS", 30)
