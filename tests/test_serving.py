@@ -89,9 +89,11 @@ def test_every_answered_request_is_already_in_the_log(client: Any, project: Spec
 
 
 def test_low_confidence_goes_to_the_review_queue_and_can_be_answered(client: Any) -> None:
-    predictions = client.post("/v1/predict", json={"inputs": ["blorp zzz qux", "um so yeah"]}).json()["predictions"]
+    inputs = ["I want money for the thing i sent", "blorp zzz qux"]
+    predictions = client.post("/v1/predict", json={"inputs": inputs}).json()["predictions"]
+    assert predictions[1]["label"] == "oos"  # gibberish is out of scope: answered, not queued
     abstained = [p for p in predictions if p["abstained"]]
-    assert abstained, "a 0.999 precision target should make vague inputs abstain"
+    assert abstained, "a 0.999 precision target should make an ambiguous in-scope input abstain"
     pending = client.get("/v1/review", params={"limit": 500}).json()["items"]
     item = next(i for i in pending if i["request_id"] == abstained[0]["request_id"])
     assert item["status"] == "pending" and item["topk"]

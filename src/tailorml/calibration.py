@@ -14,6 +14,10 @@ label of every row unchanged, so accuracy does not move; only the confidence doe
 
 ``method="auto"`` picks, by 5-fold cross-validation on the validation rows, whichever of
 none / temperature / isotonic gives the lowest held-out expected calibration error (ECE).
+Isotonic is a candidate only with at least :data:`ISOTONIC_MIN_ROWS` validation rows: on
+fewer, its step function overfits (Niculescu-Mizil & Caruana 2005 saw it lose to Platt
+scaling below about a thousand calibration rows), and it maps the most confident rows to
+exactly 1.0, which leaves no room for an abstention threshold.
 
 Example
 -------
@@ -45,6 +49,8 @@ __all__ = [
 
 Method = Literal["none", "temperature", "isotonic"]
 CALIBRATION_METHODS: tuple[str, ...] = ("auto", "temperature", "isotonic", "none")
+ISOTONIC_MIN_ROWS = 1000  # auto considers isotonic only with this many validation rows
+MIN_ERRORS = 5  # auto leaves a model uncalibrated when it gets all but this few validation rows right
 _EPS = 1e-12
 
 
@@ -192,19 +198,27 @@ def choose_calibrator(
 
     Returns the chosen calibrator refitted on all rows, and each method's cross-validated ECE.
     With fewer than 20 rows there is too little to compare on: temperature scaling (one
-    parameter) is used.
+    parameter) is used. Isotonic competes only from :data:`ISOTONIC_MIN_ROWS` rows. With fewer
+    than :data:`MIN_ERRORS` wrong predictions among the validation rows the model is left
+    uncalibrated (``none``): there is no evidence of how its confidence relates to its errors.
     """
     from tailorml.metrics.quality import expected_calibration_error
 
     log_proba = np.asarray(log_proba, dtype=np.float64)
     truth = np.asarray(truth, dtype=np.int64)
     n = len(truth)
+    errors_seen = int(np.sum(log_proba.argmax(axis=1) != truth))
+    if errors_seen < MIN_ERRORS:
+        # Nearly no mistakes: nothing shows how confidence relates to error, and fitting would
+        # only sharpen every confidence towards 1.0 (no room left for an abstention threshold).
+        return fit_calibrator("none", log_proba, truth), {}
     if n < 20:
         return fit_calibrator("temperature", log_proba, truth), {}
     order = np.random.default_rng(seed).permutation(n)
     parts = np.array_split(order, min(folds, n // 4))
     scores: dict[str, float] = {}
-    for method in ("none", "temperature", "isotonic"):
+    methods = ("none", "temperature", "isotonic") if n >= ISOTONIC_MIN_ROWS else ("none", "temperature")
+    for method in methods:
         errors = []
         for held in parts:
             fit_rows = np.setdiff1d(order, held)
