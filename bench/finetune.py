@@ -142,11 +142,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     )
     lines = [head, "|" + " --- |" * 11]
     for r in rows:
-        agreement = f"{r['val_agreement']:.4f} / {r['test_agreement']:.4f}" if "test_agreement" in r else ""
+        int8 = "test_agreement" in r
+        agreement = f"{r['val_agreement']:.4f} / {r['test_agreement']:.4f}" if int8 else ""
+        drop = f"{r['drop_pt']:.2f} | {r['speedup']:.2f}x" if int8 else " | "
         lines.append(
             f"| {r['data']} | {r['model']} | {r['accuracy']:.4f} | {r['train_s']:.0f} | {r.get('epochs', '')} | "
-            f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['rows_per_s']:.0f} | {agreement} | "
-            f"{r.get('drop_pt', float('nan')):.2f} | {r.get('speedup', float('nan')):.2f} |".replace("| nan |", "| |")
+            f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['rows_per_s']:.0f} | {agreement} | {drop} |"
         )
     return "\n".join(lines)
 
@@ -155,7 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["banking77", "clinc150"])
     parser.add_argument("--time-budget-s", type=float, default=1500.0, help="fit budget per data set")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--limit", type=int, default=0, help="about this many rows per file (a smoke run)")

@@ -14,6 +14,14 @@ A time budget that stops training early is, by nature, not deterministic.
 
 Saved as ``weights.safetensors`` (encoder and head), the encoder's ``config.json``,
 ``tokenizer.json`` and JSON files for classes and the training history: no pickle.
+
+Measured by ``bench/finetune.py`` (2026-11-30, 2 shared AMD EPYC cores, 5 epochs, lr 1e-4,
+batch 32, max_length 64, mean pooling): BANKING77 0.932 test accuracy (frozen MiniLM +
+logistic regression: 0.929) in 989 s, validation accuracy still rising at epoch 5 (0.880,
+0.901, 0.908, 0.917, 0.919); CLINC150 0.956 in-scope accuracy (trained with ``oos`` as a
+class) in 1009 s. Single request p50 12 ms, 120-183 rows/s in batches of 32. Mean against
+first-token pooling is not measured yet. Under other load, one torch thread trains 2-3x
+faster than two on two cores: with ``threads=None`` training uses the cores left idle.
 """
 
 from __future__ import annotations
@@ -83,7 +91,7 @@ def _build_module(config: Any, n_classes: int, pooling: str, dropout: float, enc
     _NAME,
     description="all-MiniLM-L6-v2 fine-tuned end to end with a linear head (early stopping, time budget)",
     neural=True,
-    seconds_per_1k_train_rows=110.0,  # ~34 s per 1k short rows per epoch, 3 epochs, plus validation
+    seconds_per_1k_train_rows=65.0,  # bench/finetune.py: 13-22 s per 1k rows per epoch, 3 epochs, plus validation
     auto=False,  # minutes of CPU per thousand rows: searched only when listed
 )
 class Finetuned(TextClassifier):
