@@ -14,6 +14,14 @@ A stratified validation share, held out from teacher and student alike, measures
 accuracy and milliseconds per row (batch) are kept in ``distillation_`` and saved as
 ``distillation.json`` for the report. The saved model is the student alone: TF-IDF
 vocabularies, IDF weights and the head, loadable without scikit-learn's pickles or torch.
+
+Measured once on BANKING77 (2026-11-30, 2 shared cores; defaults: teacher ``embedding-linear``,
+one augmented copy per text, T = 2, alpha = 0.5): the student reaches 0.925 test accuracy
+against 0.915 for ``tfidf-linear`` on the same data, at 0.14 ms per row in batch against
+13 ms for its teacher (validation: teacher 0.917, student 0.905, agreement 0.930). Fitting
+took 585 s: 146 s for the teacher, 270 s for the soft-target head on 17,876 rows (L-BFGS
+over 38k features x 77 classes). Soft targets against sample-weighted hard labels is not
+measured yet.
 """
 
 from __future__ import annotations
