@@ -218,8 +218,8 @@ def test_ensemble_latency_is_the_sum_of_its_members(tmp_path: Path, monkeypatch:
 # --------------------------------------------------------------------------- end to end
 
 
-def _project(folder: Path, **overrides: Any) -> Path:
-    write_frame(synthesize(2400, seed=5), folder / "data" / "train.csv")
+def _project(folder: Path, rows: int = 2400, **overrides: Any) -> Path:
+    write_frame(synthesize(rows, seed=5), folder / "data" / "train.csv")
     spec = {
         "project": "support",
         "task": {"input": "text", "target": "label", "out_of_scope": "oos"},
@@ -260,6 +260,7 @@ def test_tailor_run_calibrates_ensembles_and_detects_out_of_scope(
     monkeypatch.delenv("TAILOR_HOME", raising=False)
     _project(
         tmp_path,
+        rows=2000,  # the smallest holdout (not cross-validated) run: embedding-linear embeds every row
         candidates=["tfidf-linear", "embedding-linear"],
         ensemble=["tfidf-linear", "embedding-linear"],
         calibration={"method": "isotonic"},
