@@ -459,3 +459,10 @@ def test_auto_candidates_leave_out_the_paths_that_cost_minutes() -> None:
         }
     )
     assert [name for name, _ in plan_candidates(listed, 1_000)] == ["finetuned"]  # listed: searched
+
+
+def test_training_passes_the_time_left_to_paths_that_take_a_budget() -> None:
+    from tailorml.train import _time_budget, seconds_left
+
+    assert _time_budget("finetuned", seconds_left(1800, 300, [120.0])) == {"time_budget_s": 1380.0}
+    assert _time_budget("tfidf-linear", 1380.0) == {}  # no budget parameter: nothing passed

@@ -134,12 +134,19 @@ def train_candidates(
         Called with the name of each step as it starts.
     """
     step = on_step or (lambda _name: None)
-    names = candidates or [n for n, _ in plan_candidates(spec, len(dataset.train))]
+    planned = [] if candidates else plan_candidates(spec, len(dataset.train))
+    names = candidates or [n for n, _ in planned]
+    estimates = dict(planned)  # for the time budget of paths that take one
     project = Project.at(spec.root)
     trained: list[TrainedCandidate] = []
     fitted: dict[str, Any] = {}
-    for name in names:
+    started = time.monotonic()
+    for i, name in enumerate(names):
         params = _project_params(name, project)
+        left = seconds_left(
+            spec.budget.train_minutes * 60, time.monotonic() - started, [estimates.get(n, 0.0) for n in names[i + 1 :]]
+        )
+        params.update(_time_budget(name, left))
         step(f"training {name} on {len(dataset.train):,} rows and calibrating on {len(dataset.validation):,}")
         candidate, model = _train_one(spec, dataset, tracker, name, params, project=project)
         trained.append(candidate)
@@ -310,6 +317,26 @@ def _candidate(
         artifact_dir=str(folder),
         train_seconds=seconds,
     )
+
+
+def seconds_left(budget_s: float, spent_s: float, later_estimates: list[float]) -> float:
+    """Seconds the next candidate may train: the budget less what was spent and what the later ones need.
+
+    >>> seconds_left(1800, 600, [300, 100])
+    800.0
+    >>> seconds_left(1800, 1790, [300])  # over budget: still a minute, so it can keep a best checkpoint
+    60.0
+    """
+    return max(60.0, float(budget_s - spent_s - sum(later_estimates)))
+
+
+def _time_budget(name: str, seconds: float) -> dict[str, Any]:
+    """``time_budget_s`` for paths that take one (fine-tuning stops and keeps its best checkpoint)."""
+    from tailorml.paths import available_paths
+
+    if "time_budget_s" in available_paths()[name].cls().get_params():
+        return {"time_budget_s": round(seconds, 1)}
+    return {}
 
 
 def _project_params(name: str, project: Project) -> dict[str, Any]:
