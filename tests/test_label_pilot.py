@@ -311,5 +311,7 @@ def test_cli_pilot_from_accounts_to_a_new_version(project_home: Path, monkeypatc
     assert json.loads((folder / "out.json").read_text())[0]["data"]["tailor_item"] == 0
     finished = json.loads(run("--json", "label", "finish", "pilot"))
     assert finished["created"] is False  # the annotators agreed with every given label: same content
+    bad = runner.invoke(cli, ["label", "next", "pilot", "--strategy", "guess"])
+    assert bad.exit_code == 1 and "use one of: margin" in bad.output and "Traceback" not in bad.output
     missing = runner.invoke(cli, ["label", "report", "nope"])
     assert missing.exit_code == 4 and "tailor label tasks" in missing.output

@@ -275,8 +275,11 @@ def next_(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Active learning: queue the open items the current model is least sure of."""
+    from tailorml.labeling.active import STRATEGIES
     from tailorml.labeling.pilot import queue_active
 
+    if strategy not in STRATEGIES:
+        raise TailorError(f"--strategy {strategy!r} is not known", hint=f"use one of: {', '.join(STRATEGIES)}")
     state = ctx.obj
     store, _ = _stores(state)
     found = store.task(task)
