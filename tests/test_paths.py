@@ -466,3 +466,10 @@ def test_training_passes_the_time_left_to_paths_that_take_a_budget() -> None:
 
     assert _time_budget("finetuned", seconds_left(1800, 300, [120.0])) == {"time_budget_s": 1380.0}
     assert _time_budget("tfidf-linear", 1380.0) == {}  # no budget parameter: nothing passed
+
+
+def test_the_diagnosis_learning_curve_only_retrains_quick_plain_paths() -> None:
+    from tailorml.evaluate import _retrains_quickly
+
+    assert _retrains_quickly("tfidf-linear") and _retrains_quickly("embedding-linear")
+    assert not any(_retrains_quickly(p) for p in ("finetuned", "finetuned-int8", "distilled", "ensemble", "calibrated"))

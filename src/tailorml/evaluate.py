@@ -94,9 +94,12 @@ def evaluate_session(
     selection = select(results)
     diagnosis = None
     if selection.chosen is None and results:
-        step("diagnosing: learning curve")
-        best = max(results, key=_quality)
-        curve = learning_curve(spec, dataset, best.path, best.params)
+        curve = None
+        cheap = [r for r in results if _retrains_quickly(r.path)]
+        if cheap:  # the curve retrains its path 3 more times: never a minutes-per-1k-rows path or a composite
+            best = max(cheap, key=_quality)
+            step(f"diagnosing: learning curve of {best.path}")
+            curve = learning_curve(spec, dataset, best.path, best.params)
         diagnosis = diagnose(results, objectives, learning_curve=curve, n_train=len(dataset.train))
     return Evaluation(
         project=spec.project,
@@ -291,6 +294,14 @@ def _fresh_model(trained: TrainedCandidate) -> Any:
     if trained.calibration is None:
         return create_path(trained.path, **params)
     return create_path("calibrated", base=trained.path, base_params=params, **trained.calibration)
+
+
+def _retrains_quickly(path: str) -> bool:
+    """Whether ``path`` is a plain path that ``candidates: auto`` would search (seconds, not minutes, per 1k rows)."""
+    from tailorml.paths import available_paths
+
+    info = available_paths().get(path)
+    return info is not None and info.auto and not getattr(info.cls, "composite", False)
 
 
 def learning_curve(spec: Spec, dataset: Dataset, path: str, params: dict[str, Any]) -> list[LearningPoint]:
