@@ -10,7 +10,6 @@ from typing import Any, Self
 
 import numpy as np
 import pytest
-import yaml
 
 from tailorml.abstain import risk_coverage
 from tailorml.calibration import (
@@ -20,7 +19,6 @@ from tailorml.calibration import (
     choose_calibrator,
     softmax,
 )
-from tailorml.data.io import write_frame
 from tailorml.data.synth import synthesize
 from tailorml.errors import SpecError
 from tailorml.metrics.quality import expected_calibration_error
@@ -29,6 +27,7 @@ from tailorml.paths import _artifact, load_model, register_path, save_model
 from tailorml.paths._base import TextClassifier, as_labels, as_texts
 from tailorml.paths.calibrated import Calibrated
 from tailorml.paths.ensemble import Ensemble, choose_weights
+from tests._projects import write_project
 
 ON_ONE_WORKER = pytest.mark.xdist_group("minilm-encoder") if importlib.util.find_spec("xdist") else pytest.mark.slow
 
@@ -219,20 +218,12 @@ def test_ensemble_latency_is_the_sum_of_its_members(tmp_path: Path, monkeypatch:
 
 
 def _project(folder: Path, rows: int = 2400, **overrides: Any) -> Path:
-    write_frame(synthesize(rows, seed=5), folder / "data" / "train.csv")
-    spec = {
-        "project": "support",
+    settings: dict[str, Any] = {
         "task": {"input": "text", "target": "label", "out_of_scope": "oos"},
-        "data": {"train": "data/train.csv"},
         "objectives": {"accuracy": {"min": 0.5}, "oos_recall": {"min": 0.5}, "ece": {"max": 0.2}},
-        "candidates": ["tfidf-linear"],
-        "budget": {"train_minutes": 5},
         "serving": {"abstain": {"target_precision": 0.95}},
     }
-    spec.update(overrides)
-    path = folder / "tailor.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+    return write_project(folder, rows=rows, **{**settings, **overrides})
 
 
 def test_bad_ensemble_or_score_config_fails_before_training(tmp_path: Path) -> None:

@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from tailorml.cli import app
-from tailorml.data.io import write_frame
-from tailorml.data.synth import synthesize
 from tailorml.errors import TailorError
 from tailorml.hardware import load_price_table
 from tailorml.plan.compute import instances_needed, max_rps_per_instance, serving_options
@@ -32,6 +29,7 @@ from tailorml.plan.roadmap import RoadmapInputs, build_roadmap
 from tailorml.results import Estimate, Latency, LearningPoint
 from tailorml.run import prepare_data
 from tailorml.spec import load_spec
+from tests._projects import write_project
 
 TABLE = load_price_table()
 PILOT = {
@@ -211,19 +209,8 @@ def test_roadmap_durations_come_from_the_estimates() -> None:
 
 
 def _project(folder: Path, rows: int = 600, **overrides: object) -> Path:
-    write_frame(synthesize(rows, seed=3), folder / "data" / "train.csv")
-    spec = {
-        "project": "support",
-        "task": {"input": "text", "target": "label", "out_of_scope": "oos", "groups": ["channel"]},
-        "data": {"train": "data/train.csv"},
-        "objectives": {"accuracy": {"min": 0.9}, "latency_p95_ms": {"max": 50}, "oos_recall": {"min": 0.5}},
-        "candidates": ["tfidf-linear"],
-        "budget": {"train_minutes": 5},
-    }
-    spec.update(overrides)
-    path = folder / "tailor.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+    objectives = {"accuracy": {"min": 0.9}, "latency_p95_ms": {"max": 50}, "oos_recall": {"min": 0.5}}
+    return write_project(folder, rows=rows, seed=3, **{"objectives": objectives, **overrides})
 
 
 def _run(path: str, *, n: int, asymptote: float, p95: float, throughput: float) -> PathRun:

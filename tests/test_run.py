@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from tailorml.cli import app
@@ -20,22 +19,11 @@ from tailorml.results import Evaluation
 from tailorml.run import run_project
 from tailorml.spec import load_spec
 from tailorml.tracking import Tracker
+from tests._projects import write_project
 
 
 def make_project(folder: Path, rows: int = 2400, **overrides: object) -> Path:
-    write_frame(synthesize(rows, seed=5), folder / "data" / "train.csv")
-    spec = {
-        "project": "support",
-        "task": {"input": "text", "target": "label", "out_of_scope": "oos", "groups": ["channel"]},
-        "data": {"train": "data/train.csv"},
-        "objectives": {"accuracy": {"min": 0.5}, "latency_p95_ms": {"max": 1000}, "oos_recall": {"min": 0.1}},
-        "candidates": ["tfidf-linear"],
-        "budget": {"train_minutes": 5},
-    }
-    spec.update(overrides)
-    path = folder / "tailor.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+    return write_project(folder, rows=rows, **overrides)
 
 
 @pytest.fixture(autouse=True)
