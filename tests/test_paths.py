@@ -473,3 +473,20 @@ def test_the_diagnosis_learning_curve_only_retrains_quick_plain_paths() -> None:
 
     assert _retrains_quickly("tfidf-linear") and _retrains_quickly("embedding-linear")
     assert not any(_retrains_quickly(p) for p in ("finetuned", "finetuned-int8", "distilled", "ensemble", "calibrated"))
+
+
+def test_an_int8_export_reuses_the_fitted_fp32_model_only_when_it_would_train_the_same_one() -> None:
+    from types import SimpleNamespace
+
+    from tailorml.train import _exportable_base
+
+    def fitted(**params: Any) -> dict[str, Any]:
+        return {"finetuned": SimpleNamespace(base_=create_path("finetuned", **params))}
+
+    # The budget and thread count change how the fp32 model trained, not what it is.
+    same = fitted(epochs=4, time_budget_s=900.0, threads=2)
+    assert _exportable_base("finetuned-int8", {"base_params": {"epochs": 4}}, same) == "finetuned"
+    assert _exportable_base("finetuned-int8", {"base_params": {"epochs": 5}}, same) is None
+    assert _exportable_base("finetuned-int8", {"seed": 1, "base_params": {"epochs": 4}}, same) is None
+    assert _exportable_base("finetuned-int8", {}, {}) is None  # nothing fitted yet: it trains its own
+    assert _exportable_base("tfidf-linear", {}, same) is None  # not an export

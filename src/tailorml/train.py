@@ -147,8 +147,13 @@ def train_candidates(
             spec.budget.train_minutes * 60, time.monotonic() - started, [estimates.get(n, 0.0) for n in names[i + 1 :]]
         )
         params.update(_time_budget(name, left))
-        step(f"training {name} on {len(dataset.train):,} rows and calibrating on {len(dataset.validation):,}")
-        candidate, model = _train_one(spec, dataset, tracker, name, params, project=project)
+        exported_from = _exportable_base(name, params, fitted)
+        if exported_from:
+            step(f"exporting the fitted {exported_from} as {name} (no second training) and calibrating")
+        else:
+            step(f"training {name} on {len(dataset.train):,} rows and calibrating on {len(dataset.validation):,}")
+        base = (fitted[exported_from].base_, _seconds_of(trained, exported_from)) if exported_from else None
+        candidate, model = _train_one(spec, dataset, tracker, name, params, project=project, export_from=base)
         trained.append(candidate)
         fitted[name] = model
     members = ensemble_members(spec, fitted)
@@ -195,10 +200,49 @@ def ensemble_members(spec: Spec, fitted: dict[str, Any]) -> list[str]:
     return ranked[:2]
 
 
+# Parameters that change how a model trains, not what it learns: ignored when matching an export to its base.
+_RUN_ONLY_PARAMS = frozenset({"time_budget_s", "threads", "progress", "cache_dir"})
+
+
+def _exportable_base(name: str, params: dict[str, Any], fitted: dict[str, Any]) -> str | None:
+    """The already fitted candidate that path ``name`` can export instead of training its own copy.
+
+    An export path (``finetuned-int8``) names its fp32 path (``_base``) and has ``export_fitted``;
+    the fitted one qualifies only when its parameters are those the export would train with.
+    """
+    from tailorml.paths import create_path
+
+    export = create_path(name, **params)
+    base_name = getattr(export, "_base", None)
+    if base_name not in fitted or not hasattr(export, "export_fitted"):
+        return None
+    wanted = export._base_model()
+    own = {"validation_fraction": export.validation_fraction, "seed": export.seed}
+    wanted.set_params(**{k: v for k, v in own.items() if k not in (export.base_params or {})})
+    have = fitted[base_name].base_.get_params()
+    same = all(have.get(k) == v for k, v in wanted.get_params().items() if k not in _RUN_ONLY_PARAMS)
+    return base_name if same else None
+
+
+def _seconds_of(trained: list[TrainedCandidate], name: str) -> float:
+    return next(t.train_seconds for t in trained if t.name == name)
+
+
 def _train_one(
-    spec: Spec, dataset: Dataset, tracker: Tracker, name: str, params: dict[str, Any], *, project: Project
+    spec: Spec,
+    dataset: Dataset,
+    tracker: Tracker,
+    name: str,
+    params: dict[str, Any],
+    *,
+    project: Project,
+    export_from: tuple[Any, float] | None = None,
 ) -> tuple[TrainedCandidate, Any]:
-    """Fit one path on the train side, calibrate it on validation, save and track it."""
+    """Fit one path on the train side, calibrate it on validation, save and track it.
+
+    With ``export_from`` (a fitted base model and the seconds it took to train), the path
+    exports that model instead of training its own; its training time counts both.
+    """
     from tailorml.paths import create_path
     from tailorml.paths.calibrated import Calibrated
 
@@ -207,10 +251,17 @@ def _train_one(
     run_id = tracker.start_run(name, params={**params, **_prefixed(settings)}, tags=_tags(spec, dataset, name))
     try:
         start = time.perf_counter()
-        model = Calibrated(base=name, base_params=params, **settings).fit(
-            list(dataset.train.texts), list(dataset.train.labels), validation=_validation(dataset)
-        )
-        seconds = time.perf_counter() - start
+        texts, labels = list(dataset.train.texts), list(dataset.train.labels)
+        calibrated = Calibrated(base=name, base_params=params, **settings)
+        if export_from is None:
+            model = calibrated.fit(texts, labels, validation=_validation(dataset))
+            seconds = time.perf_counter() - start
+        else:
+            base, base_seconds = export_from
+            exported = create_path(name, **params).export_fitted(base, texts, labels)
+            val_texts, val_labels = _validation(dataset)
+            model = calibrated.calibrate(exported, val_texts, val_labels, train_texts=texts, train_labels=labels)
+            seconds = base_seconds + time.perf_counter() - start
         folder = _save(model, project, tracker, run_id, seconds, len(dataset.train))
     except BaseException:
         tracker.end_run(run_id, failed=True)
