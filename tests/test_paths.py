@@ -490,3 +490,25 @@ def test_an_int8_export_reuses_the_fitted_fp32_model_only_when_it_would_train_th
     assert _exportable_base("finetuned-int8", {"seed": 1, "base_params": {"epochs": 4}}, same) is None
     assert _exportable_base("finetuned-int8", {}, {}) is None  # nothing fitted yet: it trains its own
     assert _exportable_base("tfidf-linear", {}, same) is None  # not an export
+
+
+def test_an_export_listed_with_its_base_is_planned_after_it_and_costs_only_the_export() -> None:
+    from tailorml.spec import parse_spec
+    from tailorml.train import plan_candidates
+
+    def plan(candidates: list[str]) -> dict[str, float]:
+        spec = parse_spec(
+            {
+                "project": "p",
+                "task": {"input": "text", "target": "label"},
+                "data": {"train": "t.csv"},
+                "candidates": candidates,
+                "budget": {"train_minutes": 30},
+            }
+        )
+        return dict(plan_candidates(spec, 10_000))
+
+    both = plan(["finetuned-int8", "tfidf-linear", "finetuned"])
+    assert list(both) == ["tfidf-linear", "finetuned", "finetuned-int8"]
+    assert both["finetuned-int8"] < 0.05 * both["finetuned"]  # not a second fine-tune in the budget
+    assert plan(["finetuned-int8"])["finetuned-int8"] > both["finetuned"]  # alone, it fine-tunes its own
