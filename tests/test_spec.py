@@ -208,3 +208,12 @@ def test_settings_reference_in_docs_is_generated_from_the_models() -> None:
     assert docs.read_text(encoding="utf-8") == spec_reference(), (
         "docs/spec.md is stale: python -m tailorml._spec_docs > docs/spec.md"
     )
+
+
+def test_an_ensemble_may_list_more_than_two_candidates_but_not_one_or_a_repeat() -> None:
+    base = {"project": "p", "task": {"input": "text", "target": "label"}, "data": {"train": "t.csv"}}
+    three = ["tfidf-linear", "embedding-linear", "embedding-linear-mpnet"]
+    assert parse_spec({**base, "candidates": three, "ensemble": three}).ensemble == three
+    for bad in (["tfidf-linear"], ["tfidf-linear", "tfidf-linear"]):
+        with pytest.raises(SpecError, match="two or more different candidates"):
+            parse_spec({**base, "candidates": ["tfidf-linear", "embedding-linear"], "ensemble": bad})

@@ -279,8 +279,8 @@ class Spec(_Section):
     )
     ensemble: Literal["auto", "none"] | list[str] = Field(
         "auto",
-        description="an extra candidate averaging two candidates' calibrated probabilities, weights chosen on "
-        "validation: auto (the two best on validation), none, or a list of two candidate names",
+        description="an extra candidate averaging candidates' calibrated probabilities, weights chosen on "
+        "validation: auto (the two best on validation), none, or a list of two or more candidate names",
     )
     serving: Serving = Field(default_factory=Serving, description="how the chosen model answers")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="drift thresholds")
@@ -316,9 +316,11 @@ class Spec(_Section):
     @classmethod
     def _ensemble(cls, value: Any) -> Any:
         if isinstance(value, str) and value not in ("auto", "none"):
-            raise ValueError(f"must be auto, none, or a list of two candidate names; got {value!r}")
-        if isinstance(value, list) and (len(value) != 2 or len(set(map(str, value))) != 2):
-            raise ValueError(f"must name two different candidates, e.g. [tfidf-linear, embedding-linear]; got {value}")
+            raise ValueError(f"must be auto, none, or a list of two or more candidate names; got {value!r}")
+        if isinstance(value, list) and (len(value) < 2 or len(set(map(str, value))) != len(value)):
+            raise ValueError(
+                f"must name two or more different candidates, e.g. [tfidf-linear, embedding-linear]; got {value}"
+            )
         return value
 
     @model_validator(mode="after")

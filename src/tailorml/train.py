@@ -198,7 +198,7 @@ def calibration_settings(spec: Spec, seed: int) -> dict[str, Any]:
 
 
 def ensemble_members(spec: Spec, fitted: dict[str, Any]) -> list[str]:
-    """The two candidates to combine: as listed, or (``auto``) the two with the lowest validation log loss."""
+    """The candidates to combine: as listed, or (``auto``) the two with the lowest validation log loss."""
     if spec.ensemble == "none" or len(fitted) < 2:
         return []
     if isinstance(spec.ensemble, list):
