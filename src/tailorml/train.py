@@ -82,8 +82,8 @@ def plan_candidates(spec: Spec, n_train_rows: int) -> list[tuple[str, float]]:
     estimates = {n: paths[n].seconds_per_1k_train_rows * max(n_train_rows, 1) / 1000 for n in names}
     # An export whose fp32 path is also listed exports that model (train_candidates): it costs only its own
     # share, and it trains after its base.
-    bases = {n: getattr(paths[n].cls, "_base", None) for n in names}
-    exports = [n for n in names if bases[n] in names]
+    bases: dict[str, str] = {n: b for n in names if (b := getattr(paths[n].cls, "_base", None)) in names}
+    exports = [n for n in names if n in bases]
     for name in exports:
         estimates[name] = max(1.0, estimates[name] - estimates[bases[name]])
     names = [n for n in names if n not in exports] + exports
