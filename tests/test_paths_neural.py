@@ -114,6 +114,20 @@ def test_a_spent_time_budget_stops_training_with_a_usable_model() -> None:
 
 
 @neural
+def test_given_a_validation_set_every_training_row_trains_and_the_export_is_compared_there(finetuned: Any) -> None:
+    from tailorml.paths.finetuned import Finetuned
+    from tailorml.paths.int8 import FinetunedInt8
+
+    held = (X[:4] + ["a label training never saw"], Y[:4] + ["unseen"])
+    model = Finetuned(**{**TINY, "epochs": 2}).fit(X, Y, validation=held)
+    assert len(model.validation_rows_) == 0  # nothing of X held out
+    assert all(h["validation_accuracy"] is not None for h in model.history_)  # scored on the 4 known rows
+    assert model.validation_accuracy_ == max(h["validation_accuracy"] for h in model.history_)
+    exported = FinetunedInt8(base_params={**TINY, "epochs": 2}).export_fitted(model, X, Y, validation=held)
+    assert exported.export_["validation_rows"] == 5 and exported.fp32_agreement_ is not None
+
+
+@neural
 def test_finetuned_saves_safetensors_and_loads_without_pickle(finetuned: Any, tmp_path: Path) -> None:
     folder = save_model(finetuned, tmp_path / "model")
     assert {"weights.safetensors", "config.json", "tokenizer.json", "training.json"} <= {

@@ -265,8 +265,9 @@ def _train_one(
             seconds = time.perf_counter() - start
         else:
             base, base_seconds = export_from
-            exported = create_path(name, **params).export_fitted(base, texts, labels)
             val_texts, val_labels = _validation(dataset)
+            export = create_path(name, **params)
+            exported = export.export_fitted(base, texts, labels, validation=(val_texts, val_labels))
             model = calibrated.calibrate(exported, val_texts, val_labels, train_texts=texts, train_labels=labels)
             seconds = base_seconds + time.perf_counter() - start
         folder = _save(model, project, tracker, run_id, seconds, len(dataset.train))

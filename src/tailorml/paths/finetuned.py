@@ -142,7 +142,7 @@ class Finetuned(TextClassifier):
     module_: Any
     tokenizer_: Any
     history_: list[dict[str, Any]]
-    validation_rows_: np.ndarray
+    validation_rows_: np.ndarray  # rows of X held out for early stopping (none when fit got ``validation``)
     stopped_by_: str | None  # "epochs", "patience" or "time_budget"
     validation_accuracy_: float | None
     train_seconds_: float | None
@@ -201,8 +201,10 @@ class Finetuned(TextClassifier):
         if self.time_budget_s is not None:
             check_range("time_budget_s", self.time_budget_s, 0.0, 1e7, path=_NAME)
 
-    def fit(self, X: Iterable[str], y: Iterable[Any]) -> Self:
-        """Fine-tune on ``(X, y)``, holding out ``validation_fraction`` for early stopping.
+    def fit(
+        self, X: Iterable[str], y: Iterable[Any], *, validation: tuple[Iterable[str], Iterable[Any]] | None = None
+    ) -> Self:
+        """Fine-tune on ``(X, y)``, stopping early on the best validation accuracy.
 
         Parameters
         ----------
@@ -210,6 +212,9 @@ class Finetuned(TextClassifier):
             Texts (list, 1-D array or pandas Series of str).
         y:
             One label per text; labels are kept as str.
+        validation:
+            ``(texts, labels)`` to stop early on, so that every row of ``X`` trains (rows whose
+            label is not in ``y`` are ignored). ``None``: ``validation_fraction`` of ``X`` is held out.
 
         Returns
         -------
@@ -225,7 +230,18 @@ class Finetuned(TextClassifier):
         folder, model_id = _resolve(self.encoder)
         classes = np.unique(labels)
         targets = np.searchsorted(classes, labels)
-        train_rows, val_rows = carve_validation(labels, self.validation_fraction, self.seed)
+        if validation is None:
+            train_rows, val_rows = carve_validation(labels, self.validation_fraction, self.seed)
+            held_out = val_rows
+        else:
+            val_texts = as_texts(validation[0])
+            val_labels = as_labels(validation[1], len(val_texts), min_classes=0)
+            known = np.isin(val_labels, classes)
+            train_rows = np.arange(len(texts))
+            val_rows = np.arange(len(texts), len(texts) + int(known.sum()))
+            texts = texts + [t for t, k in zip(val_texts, known, strict=True) if k]
+            targets = np.concatenate([targets, np.searchsorted(classes, val_labels[known])])
+            held_out = np.zeros(0, dtype=np.int64)  # no row of X was held out
         tokenizer = load_tokenizer(folder, self.max_length)
         ids = encode(tokenizer, texts)
         with torch_threads(self.threads, load_aware=True) as torch:
@@ -241,7 +257,7 @@ class Finetuned(TextClassifier):
         self.module_ = module.eval()
         self.tokenizer_ = tokenizer
         self.classes_ = np.asarray(classes, dtype=object)
-        self.validation_rows_ = val_rows
+        self.validation_rows_ = held_out
         self.history_ = history
         self.stopped_by_ = stopped_by
         self.encoder_folder_ = folder

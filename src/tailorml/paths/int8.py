@@ -257,34 +257,51 @@ class FinetunedInt8(_Int8Export):
 
     _base = "finetuned"
 
-    def fit(self, X: Iterable[str], y: Iterable[Any]) -> Self:
-        """Fine-tune the fp32 model, export and quantize it, and compare the two on validation rows."""
+    def fit(
+        self, X: Iterable[str], y: Iterable[Any], *, validation: tuple[Iterable[str], Iterable[Any]] | None = None
+    ) -> Self:
+        """Fine-tune the fp32 model, export and quantize it, and compare the two on validation rows.
+
+        ``validation`` (texts, labels), when given, is what the fp32 model stops early on and
+        where the two are compared; else a held-out share of ``X``.
+        """
         texts = as_texts(X)
         labels = as_labels(y, len(texts))
         self._check_params()
         base = self._base_model()
         own = {"validation_fraction": self.validation_fraction, "seed": self.seed}
         base.set_params(**{k: v for k, v in own.items() if k not in (self.base_params or {})})
-        base.fit(texts, labels)
-        return self.export_fitted(base, texts, labels)
+        base.fit(texts, labels, validation=validation)
+        return self.export_fitted(base, texts, labels, validation=validation)
 
-    def export_fitted(self, base: Any, X: Iterable[str], y: Iterable[Any]) -> Self:
+    def export_fitted(
+        self,
+        base: Any,
+        X: Iterable[str],
+        y: Iterable[Any],
+        *,
+        validation: tuple[Iterable[str], Iterable[Any]] | None = None,
+    ) -> Self:
         """Export an already fitted ``finetuned`` model (``base``, fitted on ``X, y``) instead of training one.
 
-        Agreement is measured on ``base.validation_rows_`` of ``X``, the rows it never trained on.
+        Agreement is measured on ``validation`` (texts, labels) when given, else on
+        ``base.validation_rows_`` of ``X``, the rows it never trained on.
         """
         texts = as_texts(X)
         labels = as_labels(y, len(texts))
+        ids = encode(base.tokenizer_, texts[:2])  # the export's example input
+        if validation is not None:
+            texts = as_texts(validation[0])
+            labels = as_labels(validation[1], len(texts), min_classes=0)
         params = base.get_params()
         start = time.perf_counter()
-        ids = encode(base.tokenizer_, texts[:2])
         with torch_threads(params["threads"]) as torch:
             model = self._quantize(torch, base.module_, pad(ids, np.arange(len(ids))), "logits")
         self.onnx_model_ = model
         self.session_ = self._session(model)
         self.tokenizer_ = base.tokenizer_
         self.classes_ = base.classes_
-        val = base.validation_rows_
+        val = np.arange(len(texts)) if validation is not None else base.validation_rows_
         val_texts = [texts[i] for i in val]
         fp32 = base.predict_proba(val_texts) if len(val) else np.zeros((0, len(self.classes_)))
         int8 = softmax(self._run(val_texts)) if len(val) else fp32
