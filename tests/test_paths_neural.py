@@ -118,7 +118,7 @@ def test_given_a_validation_set_every_training_row_trains_and_the_export_is_comp
     from tailorml.paths.finetuned import Finetuned
     from tailorml.paths.int8 import FinetunedInt8
 
-    held = (X[:4] + ["a label training never saw"], Y[:4] + ["unseen"])
+    held = ([*X[:4], "a label training never saw"], [*Y[:4], "unseen"])
     model = Finetuned(**{**TINY, "epochs": 2}).fit(X, Y, validation=held)
     assert len(model.validation_rows_) == 0  # nothing of X held out
     assert all(h["validation_accuracy"] is not None for h in model.history_)  # scored on the 4 known rows
