@@ -122,6 +122,30 @@ def test_ensemble_weights_are_chosen_on_validation() -> None:
     assert both[1] > both[0]
 
 
+class _Fixed:
+    """A fitted member whose probabilities for the texts "0".."3" are given."""
+
+    def __init__(self, table: np.ndarray) -> None:
+        self.classes_ = np.array(["a", "b"], dtype=object)
+        self.table = table
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return self.table[[int(t) for t in texts]]
+
+
+def test_ensemble_members_weigh_the_same_unless_log_loss_weights_are_asked_for() -> None:
+    truth = ["a", "b", "a", "b"]
+    good = np.array([[0.9, 0.1], [0.2, 0.8], [0.8, 0.2], [0.1, 0.9]])
+    members = [_Fixed(np.full((4, 2), 0.5)), _Fixed(good)]
+    equal = Ensemble(members=("x", "y")).combine(members, ["0", "1", "2", "3"], truth)
+    assert equal.weights_ == [0.5, 0.5]
+    assert equal.validation_loss_ == pytest.approx(-np.mean(np.log((0.5 + good[[0, 1, 2, 3], [0, 1, 0, 1]]) / 2)))
+    tuned = Ensemble(members=("x", "y"), weighting="log_loss").combine(members, ["0", "1", "2", "3"], truth)
+    assert tuned.weights_ == [0.0, 1.0] and tuned.validation_loss_ < equal.validation_loss_
+    with pytest.raises(SpecError, match="weighting must be one of equal, log_loss"):
+        Ensemble(members=("x", "y"), weighting="best").fit(["0", "1"], ["a", "b"])
+
+
 # --------------------------------------------------------------------------- calibrated path
 
 

@@ -279,8 +279,13 @@ class Spec(_Section):
     )
     ensemble: Literal["auto", "none"] | list[str] = Field(
         "auto",
-        description="an extra candidate averaging candidates' calibrated probabilities, weights chosen on "
-        "validation: auto (the two best on validation), none, or a list of two or more candidate names",
+        description="an extra candidate averaging candidates' calibrated probabilities (see ensemble_weights): "
+        "auto (the two best on validation), none, or a list of two or more candidate names",
+    )
+    ensemble_weights: Literal["equal", "log_loss"] = Field(
+        "equal",
+        description="how the ensemble weighs its members: equal, or log_loss (the weights minimizing the "
+        "validation log loss, which favour the best-calibrated member)",
     )
     serving: Serving = Field(default_factory=Serving, description="how the chosen model answers")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="drift thresholds")

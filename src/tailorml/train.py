@@ -297,6 +297,7 @@ def _train_ensemble(
     params = {
         "members": tuple(members),
         "member_params": tuple(by_name[m].params for m in members),
+        "weighting": spec.ensemble_weights,
         "method": settings["method"],
         "seed": settings["seed"],
     }
