@@ -91,7 +91,7 @@ def _build_module(config: Any, n_classes: int, pooling: str, dropout: float, enc
     _NAME,
     description="all-MiniLM-L6-v2 fine-tuned end to end with a linear head (early stopping, time budget)",
     neural=True,
-    seconds_per_1k_train_rows=65.0,  # bench/finetune.py: 13-22 s per 1k rows per epoch, 3 epochs, plus validation
+    seconds_per_1k_train_rows=90.0,  # 5 epochs at 11-19 s per 1k rows each (bench/finetune.py), plus validation
     auto=False,  # minutes of CPU per thousand rows: searched only when listed
 )
 class Finetuned(TextClassifier):
@@ -104,7 +104,9 @@ class Finetuned(TextClassifier):
     pooling:
         ``"mean"`` (average of token states, as the encoder was pretrained) or ``"cls"``.
     epochs:
-        Most passes over the training rows.
+        Most passes over the training rows. 5 by default: on BANKING77 validation accuracy still
+        rose at every one of 5 epochs (0.880, 0.901, 0.908, 0.917, 0.919), and 3 epochs reached
+        92.1% test accuracy against 93.2% for 5.
     lr:
         Peak AdamW learning rate.
     batch_size:
@@ -154,7 +156,7 @@ class Finetuned(TextClassifier):
         *,
         encoder: str = "all-MiniLM-L6-v2",
         pooling: str = "mean",
-        epochs: int = 3,
+        epochs: int = 5,
         lr: float = 1e-4,
         batch_size: int = 32,
         max_length: int = 64,
