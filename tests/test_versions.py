@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from tailorml.check import check_project
+from tailorml.data.dataset import load_dataset
 from tailorml.data.importer import import_data, import_file
 from tailorml.data.io import write_frame
 from tailorml.data.synth import synthesize
@@ -337,6 +339,40 @@ def test_import_data_imports_the_test_file_first(
     assert (checks["leakage_exact"].status, checks["leakage_exact"].count) == ("error", 3)
     assert checks["unseen_test_labels"].status == "ok"
     assert train_m.checks is not None and "leakage_exact" in train_m.checks["checks"]
+
+
+def test_a_validation_file_is_the_validation_set_and_nothing_of_train_is_held_out_for_it(
+    tmp_path: Path, store: DataStore
+) -> None:
+    write_frame(synthesize(300, seed=1), tmp_path / "train.csv")
+    write_frame(synthesize(40, seed=2), tmp_path / "dev.csv")
+    spec = parse_spec(
+        {
+            "project": "shop",
+            "task": {"input": "text", "target": "label"},
+            "data": {"train": "train.csv", "validation": "dev.csv"},
+        },
+        root=tmp_path,
+    )
+    outcome = import_data(spec)
+    assert outcome.validation is not None and outcome.validation.manifest.name == "shop-validation"
+    (record,) = outcome.train.manifest.splits.values()
+    assert record.validation_version == outcome.validation.manifest.id
+    assert record.counts["validation"] == 0 and record.counts["test"] > 0  # test is still split off train
+    dataset = load_dataset(store, outcome.train.manifest)
+    assert len(dataset.validation) == 40 and len(dataset.train) + len(dataset.test) == 300
+    assert check_project(spec).split["validation"] == 40
+
+    same_file = parse_spec(
+        {
+            "project": "shop",
+            "task": {"input": "text", "target": "label"},
+            "data": {"train": "train.csv", "validation": "train.csv"},
+        },
+        root=tmp_path,
+    )
+    with pytest.raises(DataError, match=r"data\.validation and data\.train name the same file"):
+        import_data(same_file)
 
 
 def test_malformed_csv_names_the_line_and_stores_nothing(tmp_path: Path, store: DataStore) -> None:

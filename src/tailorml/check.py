@@ -46,11 +46,15 @@ def check_project(spec: Spec, *, on_step: Callable[[str], None] | None = None) -
     train_path = spec.resolve(spec.data.train)
     step(f"reading {train_path.name}")
     train = _private(spec, read_table(train_path, encoding=spec.data.encoding), step)
-    test = None
+    test = validation = None
     if spec.data.test:
         test_path = spec.resolve(spec.data.test)
         step(f"reading {test_path.name}")
         test = _private(spec, read_table(test_path, encoding=spec.data.encoding), step)
+    if spec.data.validation:
+        validation_path = spec.resolve(spec.data.validation)
+        step(f"reading {validation_path.name}")
+        validation = _private(spec, read_table(validation_path, encoding=spec.data.encoding), step)
     _require_columns(spec, train)
     step("checking data")
     report, analysis = analyze(train, input=spec.task.input, target=spec.task.target, test=test, settings=settings)
@@ -65,6 +69,8 @@ def check_project(spec: Spec, *, on_step: Callable[[str], None] | None = None) -
     split = dict(zip(SPLIT_NAMES, map(int, np.bincount(codes, minlength=3)), strict=True))
     if test is not None:
         split["test"] = test.num_rows
+    if validation is not None:
+        split["validation"] = validation.num_rows
     return ProjectCheck(
         project=spec.project,
         spec_hash=spec.spec_hash(),

@@ -260,6 +260,7 @@ def _new_version(
         allow_errors=base.override.reason if base.override else None,
         redact_pii=spec.privacy.redact_pii,
         fixed_split=(_split_key(champion), np.concatenate([base_codes, fresh_codes])),
+        validation_version=record.validation_version,  # a validation file stays the validation set
         on_step=step,
     )
     return result.manifest, n_test

@@ -71,7 +71,9 @@ class Task(_Section):
 
 
 class SplitSpec(_Section):
-    validation: float = Field(0.1, ge=0, lt=1, description="fraction of rows for validation")
+    validation: float = Field(
+        0.1, ge=0, lt=1, description="fraction of rows for validation (unused with data.validation)"
+    )
     test: float = Field(0.2, ge=0, lt=1, description="fraction of rows held out for test (unused with data.test)")
     seed: int = Field(7, description="seed of the split: the same seed gives the same split")
 
@@ -98,6 +100,11 @@ class CheckSpec(_Section):
 class DataSpec(_Section):
     train: str = Field(description="training data file: CSV, TSV, JSON Lines or Parquet")
     test: str | None = Field(None, description="test data file; split off the training data when absent")
+    validation: str | None = Field(
+        None,
+        description="validation data file (calibration, thresholds, early stopping, ensemble weights); "
+        "split off the training data when absent",
+    )
     encoding: str = Field("utf-8", description="text encoding of CSV / JSON Lines files")
     split: SplitSpec = Field(default_factory=SplitSpec, description="how held-out rows are chosen")
     checks: CheckSpec = Field(default_factory=CheckSpec, description="thresholds of the data checks")

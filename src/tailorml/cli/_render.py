@@ -126,7 +126,8 @@ def manifest(m: Manifest) -> Table:
     for record in m.splits.values():
         counts = ", ".join(f"{k} {v:,}" for k, v in record.counts.items())
         test = f"; test set = version {record.test_version}" if record.test_version else ""
-        _row(table, f"split {record.key}", f"{counts}{test}")
+        val = f"; validation set = version {record.validation_version}" if record.validation_version else ""
+        _row(table, f"split {record.key}", f"{counts}{test}{val}")
     _row(table, "tailorml", m.tailorml_version)
     return table
 

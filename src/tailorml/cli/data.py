@@ -53,7 +53,7 @@ def import_(
                     hint="pass a file (tailor data import data.csv) or run tailor init",
                 )
             outcome = import_data(spec, allow_errors=allow_errors, on_step=on_step)
-            results = [r for r in (outcome.test, outcome.train) if r is not None]
+            results = [r for r in (outcome.test, outcome.validation, outcome.train) if r is not None]
         else:
             settings = check_settings(spec) if spec else CheckSettings()
             redact = (

@@ -77,9 +77,9 @@ def load_dataset(
     codes = store.split_codes(manifest, record)
     whole = _side(table, manifest.input, manifest.target, group_columns)
     sides = {name: whole.subset(np.flatnonzero(codes == i)) for i, name in enumerate(SPLIT_NAMES)}
-    if record.test_version:
-        test_manifest = store.get(record.test_version)
-        sides["test"] = _side(store.table(test_manifest), manifest.input, manifest.target, group_columns)
+    for side, version in (("test", record.test_version), ("validation", record.validation_version)):
+        if version:
+            sides[side] = _side(store.table(store.get(version)), manifest.input, manifest.target, group_columns)
     if len(sides["test"]) == 0:
         raise DataError(f"split {record.key} of {manifest.id} has no test rows", hint="set data.split.test > 0")
     return Dataset(manifest, record, sides["train"], sides["validation"], sides["test"])

@@ -18,10 +18,11 @@ __all__ = ["ImportOutcome", "check_settings", "import_data", "import_file"]
 
 @dataclass(frozen=True)
 class ImportOutcome:
-    """The training version and, when the spec names a test file, the test version."""
+    """The training version and, when the spec names them, the test and validation versions."""
 
     train: ImportResult
     test: ImportResult | None = None
+    validation: ImportResult | None = None
 
 
 def check_settings(spec: Spec) -> CheckSettings:
@@ -31,7 +32,7 @@ def check_settings(spec: Spec) -> CheckSettings:
         max_input_chars=checks.max_input_chars,
         near_duplicate_similarity=checks.near_duplicate_similarity,
         max_imbalance_ratio=checks.max_imbalance_ratio,
-        validation=split.validation,
+        validation=0.0 if spec.data.validation else split.validation,
         test=0.0 if spec.data.test else split.test,
         out_of_scope=spec.task.out_of_scope,
     )
@@ -49,6 +50,7 @@ def import_file(
     encoding: str = "utf-8",
     seed: int = 7,
     test_version: str | None = None,
+    validation_version: str | None = None,
     redact_pii: list[str] | tuple[str, ...] = (),
     drop_columns: list[str] | tuple[str, ...] = (),
     allow_errors: str | None = None,
@@ -72,6 +74,7 @@ def import_file(
         settings=settings,
         split_seed=seed,
         test_version=test_version,
+        validation_version=validation_version,
         redact_pii=redact_pii,
         drop_columns=drop_columns,
         allow_errors=allow_errors,
@@ -104,24 +107,28 @@ def import_data(
         drop_columns=spec.privacy.drop_columns,
         on_step=on_step,
     )
-    test = None
-    if spec.data.test:
-        test_path = spec.resolve(spec.data.test)
-        if test_path.resolve() == spec.resolve(spec.data.train).resolve():
+    train_path = spec.resolve(spec.data.train).resolve()
+    held: dict[str, ImportResult] = {}
+    for side, file in (("test", spec.data.test), ("validation", spec.data.validation)):
+        if not file:
+            continue
+        path = spec.resolve(file)
+        if path.resolve() == train_path:
             raise DataError(
-                f"data.test and data.train name the same file ({spec.data.test})",
-                hint="remove data.test to split a test set off the training file",
+                f"data.{side} and data.train name the same file ({file})",
+                hint=f"remove data.{side} to split a {side} set off the training file",
             )
-        # A test set is not split, so its classes need no minimum size.
+        # A held-out set is not split, so its classes need no minimum size.
         held_out = replace(settings, validation=0.0, test=0.0)
-        test = import_file(store, test_path, settings=held_out, name=f"{spec.project}-test", **common)  # type: ignore[arg-type]
+        held[side] = import_file(store, path, settings=held_out, name=f"{spec.project}-{side}", **common)  # type: ignore[arg-type]
     train = import_file(
         store,
         spec.resolve(spec.data.train),
         settings=settings,
         name=spec.project,
-        test_version=test.manifest.id if test else None,
+        test_version=held["test"].manifest.id if "test" in held else None,
+        validation_version=held["validation"].manifest.id if "validation" in held else None,
         allow_errors=allow_errors,
         **common,  # type: ignore[arg-type]
     )
-    return ImportOutcome(train=train, test=test)
+    return ImportOutcome(train=train, test=held.get("test"), validation=held.get("validation"))

@@ -65,6 +65,7 @@ class SplitRecord(BaseModel):
     validation: float
     test: float
     test_version: str | None = Field(None, description="the version used as test set instead of a split")
+    validation_version: str | None = Field(None, description="the version used as validation set instead of a split")
     counts: dict[str, int]
     file: str
 
@@ -173,6 +174,7 @@ class DataStore:
         settings: CheckSettings | None = None,
         split_seed: int = 7,
         test_version: str | None = None,
+        validation_version: str | None = None,
         redact_pii: list[str] | tuple[str, ...] = (),
         drop_columns: list[str] | tuple[str, ...] = (),
         allow_errors: str | None = None,
@@ -195,6 +197,8 @@ class DataStore:
         test_version:
             A stored version to use as the test set: the split then has no test side, and
             the checks look for leakage between the two.
+        validation_version:
+            A stored version to use as the validation set: the split then has no validation side.
         redact_pii, drop_columns:
             Personal data replaced in every text column, and columns removed, before the
             content is hashed or anything is written.
@@ -219,9 +223,9 @@ class DataStore:
         report = _note_redaction(report, transforms)
         step("splitting")
         if fixed_split is None:
-            codes, record = _make_split(table[target], analysis, settings, split_seed, test_version)
+            codes, record = _make_split(table[target], analysis, settings, split_seed, test_version, validation_version)
         else:
-            codes, record = _fixed_split(*fixed_split, seed=split_seed)
+            codes, record = _fixed_split(*fixed_split, seed=split_seed, validation_version=validation_version)
         existing = self._find(version_id)
         if existing is not None:
             manifest = self._record(existing, report, record, codes, allow_errors)
@@ -389,24 +393,31 @@ def _make_split(
     settings: CheckSettings,
     seed: int,
     test_version: str | None,
+    validation_version: str | None = None,
 ) -> tuple[np.ndarray, SplitRecord]:
     test = 0.0 if test_version else settings.test
+    validation = 0.0 if validation_version else settings.validation
     label_values = np.asarray(as_string_array(labels.cast(pa.string())).to_numpy(zero_copy_only=False))
     codes = stratified_group_split(
         label_values,
         analysis.groups[: analysis.n_train],
-        validation=settings.validation,
+        validation=validation,
         test=test,
         seed=seed,
     )
-    key = f"seed{seed}-val{settings.validation:g}-test{test:g}" + (f"-{test_version}" if test_version else "")
+    key = (
+        f"seed{seed}-val{validation:g}-test{test:g}"
+        + (f"-{test_version}" if test_version else "")
+        + (f"-val-{validation_version}" if validation_version else "")
+    )
     counts = np.bincount(codes, minlength=3)
     record = SplitRecord(
         key=key,
         seed=seed,
-        validation=settings.validation,
+        validation=validation,
         test=test,
         test_version=test_version,
+        validation_version=validation_version,
         counts={name: int(c) for name, c in zip(SPLIT_NAMES, counts, strict=True)},
         file=f"splits/{key}.npy",
     )
@@ -425,7 +436,9 @@ def _note_redaction(report: DataReport, transforms: list[str]) -> DataReport:
     return report.model_copy(update={"checks": checks})
 
 
-def _fixed_split(key: str, codes: np.ndarray, *, seed: int) -> tuple[np.ndarray, SplitRecord]:
+def _fixed_split(
+    key: str, codes: np.ndarray, *, seed: int, validation_version: str | None = None
+) -> tuple[np.ndarray, SplitRecord]:
     codes = np.asarray(codes, dtype=np.int8)
     counts = np.bincount(codes, minlength=3)
     n = max(len(codes), 1)
@@ -434,6 +447,7 @@ def _fixed_split(key: str, codes: np.ndarray, *, seed: int) -> tuple[np.ndarray,
         seed=seed,
         validation=float(counts[1] / n),
         test=float(counts[2] / n),
+        validation_version=validation_version,
         counts={name: int(c) for name, c in zip(SPLIT_NAMES, counts, strict=True)},
         file=f"splits/{key}.npy",
     )
