@@ -22,7 +22,7 @@ from tailorml.calibration import (
 from tailorml.data.synth import synthesize
 from tailorml.errors import SpecError
 from tailorml.metrics.quality import expected_calibration_error
-from tailorml.oos import choose_oos_threshold
+from tailorml.oos import choose_oos_threshold, recall_lower_bound, score_quality
 from tailorml.paths import _artifact, load_model, register_path, save_model
 from tailorml.paths._base import TextClassifier, as_labels, as_texts
 from tailorml.paths.calibrated import Calibrated
@@ -97,6 +97,26 @@ def test_oos_threshold_reaches_the_requested_recall_with_the_best_accuracy() -> 
     assert full[1] == 1.0 and full[2] < 1.0
     unreachable = choose_oos_threshold(score, is_oos, correct, target_recall=1.0 + 1e-9)
     assert unreachable[1] == 1.0  # the highest recall it can give
+
+
+def test_a_confidence_asks_for_a_validation_recall_whose_lower_bound_reaches_the_target() -> None:
+    # 100 out-of-scope rows scored 0.01..1.00; 100 in-scope rows scored 0..0.3, so that each more caught
+    # out-of-scope row costs about three in-scope ones: the best accuracy takes the least recall allowed.
+    score = np.r_[np.linspace(0.01, 1.0, 100), np.linspace(0.0, 0.3, 100)]
+    is_oos = np.r_[np.ones(100, bool), np.zeros(100, bool)]
+    correct = np.ones(200, bool)
+    point = choose_oos_threshold(score, is_oos, correct, target_recall=0.8)
+    sure = choose_oos_threshold(score, is_oos, correct, target_recall=0.8, confidence=0.95)
+    assert point[1] == pytest.approx(0.80) and sure[1] == pytest.approx(0.87)  # 87/100: lower bound 0.801
+    assert recall_lower_bound(np.array([86, 87]), 100, 0.95).tolist() == pytest.approx([0.790, 0.801], abs=1e-3)
+    # Ten out-of-scope rows cannot show 0.8 at 95% (10/10 gives 0.74): the point estimate decides.
+    few = np.r_[np.ones(10, bool), np.zeros(100, bool)]
+    few_score = np.r_[np.linspace(0.5, 0.95, 10), np.linspace(0.0, 0.4, 100)]
+    assert choose_oos_threshold(few_score, few, np.ones(110, bool), target_recall=0.8, confidence=0.95) == (
+        choose_oos_threshold(few_score, few, np.ones(110, bool), target_recall=0.8)
+    )
+    quality = score_quality(score, is_oos, correct, 0.8, confidence=0.95)
+    assert quality.recall == pytest.approx(0.87) and quality.recall_lower_bound == pytest.approx(0.801, abs=1e-3)
 
 
 def test_risk_coverage_is_monotone_where_it_must_be() -> None:

@@ -261,6 +261,7 @@ def _oos_summary(model: Any) -> OutOfScopeSummary | None:
         score=rule.score,
         threshold=rule.threshold,
         target_recall=rule.target_recall,
+        recall_confidence=rule.recall_confidence,
         validation=[OutOfScopeScore(score=name, **q.model_dump()) for name, q in rule.validation.items()],
     )
 

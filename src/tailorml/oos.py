@@ -14,7 +14,12 @@ counts as doubt):
 ``auto`` computes every available score on the validation rows and keeps the one with the
 highest out-of-scope AUROC there. The threshold is the one with the best validation
 accuracy (a caught out-of-scope input counts as right) among those that reach the requested
-out-of-scope recall on validation.
+out-of-scope recall on validation. With a ``confidence`` (say 0.95), "reach" means the
+one-sided Clopper-Pearson lower bound of the validation recall reaches the target, so that a
+test set drawn like validation meets it with that probability: with 100 out-of-scope
+validation rows, a 0.8 target then needs about 0.87 on validation. When validation has too
+few out-of-scope rows for any threshold to qualify, the point estimate is used instead and
+the shortfall is visible in ``recall_lower_bound``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, Field
 
-__all__ = ["OOS_SCORES", "OutOfScopeRule", "ScoreQuality", "auroc", "choose_oos_threshold", "energy_score"]
+__all__ = [
+    "OOS_SCORES",
+    "OutOfScopeRule",
+    "ScoreQuality",
+    "auroc",
+    "choose_oos_threshold",
+    "energy_score",
+    "recall_lower_bound",
+]
 
 OOS_SCORES: tuple[str, ...] = ("auto", "max_prob", "energy", "centroid")
 
@@ -33,6 +46,9 @@ class ScoreQuality(BaseModel):
     auroc: float
     threshold: float
     recall: float = Field(description="share of out-of-scope validation rows caught")
+    recall_lower_bound: float | None = Field(
+        None, description="one-sided Clopper-Pearson lower bound of that recall, at the rule's confidence"
+    )
     in_scope_accuracy: float = Field(description="in-scope validation rows answered with the right label")
 
 
@@ -43,6 +59,7 @@ class OutOfScopeRule(BaseModel):
     score: str
     threshold: float
     target_recall: float | None = None
+    recall_confidence: float | None = None
     validation: dict[str, ScoreQuality] = Field(default_factory=dict, description="every score tried, by name")
     # P(out of scope | score) on validation: isotonic breakpoints, for the output probability.
     curve_x: list[float] = Field(default_factory=list)
@@ -71,8 +88,27 @@ def auroc(is_oos: np.ndarray, score: np.ndarray) -> float:
     return float(roc_auc_score(is_oos, score))
 
 
+def recall_lower_bound(caught: np.ndarray, n: int, confidence: float) -> np.ndarray:
+    """One-sided Clopper-Pearson lower bound of a recall of ``caught`` out of ``n``, at ``confidence``.
+
+    >>> [round(float(b), 3) for b in recall_lower_bound(np.array([0, 87, 100]), 100, 0.95)]
+    [0.0, 0.801, 0.97]
+    """
+    from scipy.stats import beta
+
+    caught = np.asarray(caught, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bound = beta.ppf(1.0 - confidence, caught, n - caught + 1.0)
+    return np.where(caught > 0, np.nan_to_num(bound), 0.0)
+
+
 def choose_oos_threshold(
-    score: np.ndarray, is_oos: np.ndarray, in_scope_correct: np.ndarray, *, target_recall: float | None = None
+    score: np.ndarray,
+    is_oos: np.ndarray,
+    in_scope_correct: np.ndarray,
+    *,
+    target_recall: float | None = None,
+    confidence: float | None = None,
 ) -> tuple[float, float, float]:
     """The threshold for ``score >= threshold`` means out of scope, chosen on validation rows.
 
@@ -89,6 +125,9 @@ def choose_oos_threshold(
         the one with the highest recall is returned). Among those, the threshold with the best
         validation accuracy: a caught out-of-scope row counts as right; an in-scope row counts
         as right when it is not flagged and its label is right.
+    confidence:
+        With ``target_recall``: a threshold qualifies only when the lower confidence bound of
+        its recall (:func:`recall_lower_bound`) reaches the target; if none does, as without.
 
     Returns
     -------
@@ -112,6 +151,9 @@ def choose_oos_threshold(
     accuracy = np.r_[0.0, caught[ks]] + kept
     if target_recall is not None:
         ok = recall >= target_recall - 1e-12
+        if confidence is not None:
+            sure = recall_lower_bound(np.r_[0, caught[ks]], n_oos, confidence) >= target_recall - 1e-12
+            ok = sure if sure.any() else ok
         # Best accuracy among the thresholds that reach the recall; else the highest recall.
         pick = int(np.argmax(np.where(ok, accuracy, -1.0))) if ok.any() else len(thresholds) - 1
     else:
@@ -121,10 +163,28 @@ def choose_oos_threshold(
 
 
 def score_quality(
-    score: np.ndarray, is_oos: np.ndarray, in_scope_correct: np.ndarray, target_recall: float | None
+    score: np.ndarray,
+    is_oos: np.ndarray,
+    in_scope_correct: np.ndarray,
+    target_recall: float | None,
+    confidence: float | None = None,
 ) -> ScoreQuality:
-    threshold, recall, in_acc = choose_oos_threshold(score, is_oos, in_scope_correct, target_recall=target_recall)
-    return ScoreQuality(auroc=auroc(is_oos, score), threshold=threshold, recall=recall, in_scope_accuracy=in_acc)
+    threshold, recall, in_acc = choose_oos_threshold(
+        score, is_oos, in_scope_correct, target_recall=target_recall, confidence=confidence
+    )
+    n_oos = int(np.asarray(is_oos, dtype=bool).sum())
+    bound = (
+        float(recall_lower_bound(np.array([round(recall * n_oos)]), n_oos, confidence)[0])
+        if confidence is not None
+        else None
+    )
+    return ScoreQuality(
+        auroc=auroc(is_oos, score),
+        threshold=threshold,
+        recall=recall,
+        recall_lower_bound=bound,
+        in_scope_accuracy=in_acc,
+    )
 
 
 def fit_probability_curve(score: np.ndarray, is_oos: np.ndarray) -> tuple[list[float], list[float]]:

@@ -108,6 +108,7 @@ class OutOfScopeScore(BaseModel):
     auroc: float
     threshold: float
     recall: float
+    recall_lower_bound: float | None = None
     in_scope_accuracy: float
 
 
@@ -117,6 +118,7 @@ class OutOfScopeSummary(BaseModel):
     score: str
     threshold: float
     target_recall: float | None = None
+    recall_confidence: float | None = None
     validation: list[OutOfScopeScore] = Field(default_factory=list)
 
 

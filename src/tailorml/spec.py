@@ -155,6 +155,13 @@ class OutOfScopeDetection(_Section):
         description="out-of-scope recall the threshold must reach on validation; default: objectives.oos_recall.min, "
         "else the best validation accuracy",
     )
+    recall_confidence: float | None = Field(
+        None,
+        ge=0.5,
+        lt=1,
+        description="reach target_recall with this confidence: the lower bound of the validation recall must reach "
+        "it (e.g. 0.95; needs enough out-of-scope validation rows); default: the point estimate",
+    )
 
 
 class Serving(_Section):

@@ -193,6 +193,7 @@ def calibration_settings(spec: Spec, seed: int) -> dict[str, Any]:
         "out_of_scope": spec.task.out_of_scope,
         "oos_score": spec.out_of_scope_detection.score,
         "oos_recall": recall,
+        "oos_confidence": spec.out_of_scope_detection.recall_confidence,
         "seed": seed,
     }
 

@@ -76,6 +76,9 @@ class Calibrated(TextClassifier):
         ``auto`` (best validation AUROC), ``max_prob``, ``energy`` or ``centroid``.
     oos_recall:
         Out-of-scope recall the threshold must reach on validation; ``None``: best accuracy.
+    oos_confidence:
+        With ``oos_recall``: reach it at this confidence (a lower bound of the validation
+        recall; see :func:`tailorml.oos.choose_oos_threshold`); ``None``: the point estimate.
     validation_fraction:
         Share of ``X`` held out for calibration when ``fit`` gets no validation rows.
     seed:
@@ -98,6 +101,7 @@ class Calibrated(TextClassifier):
         out_of_scope: str | None = None,
         oos_score: str = "auto",
         oos_recall: float | None = None,
+        oos_confidence: float | None = None,
         validation_fraction: float = 0.2,
         seed: int = 0,
     ) -> None:
@@ -107,6 +111,7 @@ class Calibrated(TextClassifier):
         self.out_of_scope = out_of_scope
         self.oos_score = oos_score
         self.oos_recall = oos_recall
+        self.oos_confidence = oos_confidence
         self.validation_fraction = validation_fraction
         self.seed = seed
 
@@ -210,7 +215,9 @@ class Calibrated(TextClassifier):
                 self.centroids_ = None
         scores = self._scores(val_texts, log_proba, calibrated)
         correct = _in_scope_prediction(calibrated, oos) == truth
-        tried = {name: score_quality(s, is_oos, correct, self.oos_recall) for name, s in scores.items()}
+        tried = {
+            name: score_quality(s, is_oos, correct, self.oos_recall, self.oos_confidence) for name, s in scores.items()
+        }
         if self.oos_score == "auto":
             name = max(tried, key=lambda n: (tried[n].auroc, n == "max_prob"))
         elif self.oos_score not in scores:
@@ -228,6 +235,7 @@ class Calibrated(TextClassifier):
             score=name,
             threshold=tried[name].threshold,
             target_recall=self.oos_recall,
+            recall_confidence=self.oos_confidence,
             validation=tried,
             curve_x=curve_x,
             curve_y=curve_y,

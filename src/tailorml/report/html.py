@@ -405,11 +405,17 @@ def _calibration_view(view: CandidateView, c: CandidateResult, index: int) -> No
             for s in oos.validation
         ]
         wanted = f"reach out-of-scope recall {oos.target_recall:g}" if oos.target_recall else "maximize accuracy"
+        if oos.target_recall and oos.recall_confidence:
+            used = next((s for s in oos.validation if s.score == oos.score), None)
+            bound = used.recall_lower_bound if used is not None else None
+            wanted += f" with {oos.recall_confidence:.0%} confidence" + (
+                f" (lower bound of its validation recall: {_pct(bound)})" if bound is not None else ""
+            )
         view.oos_note = f"Score {oos.score}, threshold {oos.threshold:.4g}, chosen on validation to {wanted}."
     if c.members:
         weights = " + ".join(f"{w:.2f} × {m}" for w, m in zip(c.weights, c.members, strict=False))
         view.ensemble_note = (
-            f"Average of calibrated probabilities: {weights} (weights chosen on validation). Latency and "
+            f"Average of calibrated probabilities: {weights}. Latency and "
             "cost were measured running every member on every request, as serving does: they are the sum of "
             "the members'."
         )
