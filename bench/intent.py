@@ -9,9 +9,7 @@ disk and training time. The official splits share a few inputs between train and
 run records that override instead of altering the published data.
 
     python bench/intent.py [--datasets banking77 clinc150] [--candidates tfidf-linear embedding-linear]
-                           [--ensemble auto | none | NAME NAME ...]
-
-                           [--recall-confidence 0.95]
+                           [--ensemble auto | none | NAME NAME ...] [--recall-confidence 0.95]
 
 The strongest searches measured here (``embedding-linear-mpnet`` needs ``make teacher``):
 
