@@ -165,7 +165,8 @@ def train_candidates(
         fitted[name] = model
     members = ensemble_members(spec, fitted)
     if members:
-        step(f"combining {' + '.join(members)} into an ensemble, weights chosen on validation")
+        weights = "equal weights" if spec.ensemble_weights == "equal" else "weights chosen on validation"
+        step(f"combining {' + '.join(members)} into an ensemble ({weights})")
         trained.append(_train_ensemble(spec, dataset, tracker, members, fitted, trained, project=project))
     session = TrainingSession(
         data_version=dataset.version.id,
