@@ -414,10 +414,10 @@ def _calibration_view(view: CandidateView, c: CandidateResult, index: int) -> No
         view.oos_note = f"Score {oos.score}, threshold {oos.threshold:.4g}, chosen on validation to {wanted}."
     if c.members:
         weights = " + ".join(f"{w:.2f} × {m}" for w, m in zip(c.weights, c.members, strict=False))
+        how = "equal weights" if len({round(w, 6) for w in c.weights}) == 1 else "weights chosen on validation"
         view.ensemble_note = (
-            f"Average of calibrated probabilities: {weights}. Latency and "
-            "cost were measured running every member on every request, as serving does: they are the sum of "
-            "the members'."
+            f"Average of calibrated probabilities: {weights} ({how}). Latency and cost were measured running "
+            "every member on every request, as serving does: they are the sum of the members'."
         )
 
 
