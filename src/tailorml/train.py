@@ -216,8 +216,9 @@ _RUN_ONLY_PARAMS = frozenset({"time_budget_s", "threads", "progress", "cache_dir
 def _exportable_base(name: str, params: dict[str, Any], fitted: dict[str, Any]) -> str | None:
     """The already fitted candidate that path ``name`` can export instead of training its own copy.
 
-    An export path (``finetuned-int8``) names its fp32 path (``_base``) and has ``export_fitted``;
-    the fitted one qualifies only when its parameters are those the export would train with.
+    An export path (``finetuned-int8``) names its fp32 path (``_base``) and has ``export_fitted``
+    and ``fp32_model``; the fitted one qualifies only when its parameters are those of the model
+    the export would train.
     """
     from tailorml.paths import create_path
 
@@ -225,9 +226,7 @@ def _exportable_base(name: str, params: dict[str, Any], fitted: dict[str, Any]) 
     base_name = getattr(export, "_base", None)
     if base_name not in fitted or not hasattr(export, "export_fitted"):
         return None
-    wanted = export._base_model()
-    own = {"validation_fraction": export.validation_fraction, "seed": export.seed}
-    wanted.set_params(**{k: v for k, v in own.items() if k not in (export.base_params or {})})
+    wanted = export.fp32_model()
     have = fitted[base_name].base_.get_params()
     same = all(have.get(k) == v for k, v in wanted.get_params().items() if k not in _RUN_ONLY_PARAMS)
     return base_name if same else None

@@ -37,11 +37,20 @@ GRID_STEP = 0.05
 WEIGHTINGS = ("equal", "log_loss")
 
 
+def _true_class_probas(probas: list[np.ndarray], truth: np.ndarray) -> np.ndarray:
+    """Each member's probability of the true class, shape ``(n_rows, n_members)``."""
+    truth = np.asarray(truth, dtype=np.int64)
+    rows = np.arange(len(truth))
+    return np.stack([np.asarray(p, dtype=np.float64)[rows, truth] for p in probas], axis=1)
+
+
+def _loss(picked: np.ndarray, weights: np.ndarray) -> float:
+    return float(-np.mean(np.log(np.clip(picked @ weights, 1e-12, None))))
+
+
 def mixture_log_loss(probas: list[np.ndarray], truth: np.ndarray, weights: list[float]) -> float:
     """Log loss of the weighted average of ``probas`` (rows: validation rows; ``truth``: true column)."""
-    rows = np.arange(len(truth))
-    picked = sum(w * np.asarray(p, dtype=np.float64)[rows, truth] for w, p in zip(weights, probas, strict=True))
-    return float(-np.mean(np.log(np.clip(picked, 1e-12, None))))
+    return _loss(_true_class_probas(probas, truth), np.asarray(weights, dtype=np.float64))
 
 
 def choose_weights(probas: list[np.ndarray], truth: np.ndarray) -> tuple[list[float], float]:
@@ -54,12 +63,10 @@ def choose_weights(probas: list[np.ndarray], truth: np.ndarray) -> tuple[list[fl
     truth:
         The true column index of each row.
     """
-    truth = np.asarray(truth, dtype=np.int64)
-    rows = np.arange(len(truth))
-    picked = np.stack([np.asarray(p, dtype=np.float64)[rows, truth] for p in probas], axis=1)  # (n, k)
+    picked = _true_class_probas(probas, truth)
 
     def loss(w: np.ndarray) -> float:
-        return float(-np.mean(np.log(np.clip(picked @ w, 1e-12, None))))
+        return _loss(picked, w)
 
     k = len(probas)
     if k == 2:

@@ -268,11 +268,19 @@ class FinetunedInt8(_Int8Export):
         texts = as_texts(X)
         labels = as_labels(y, len(texts))
         self._check_params()
-        base = self._base_model()
-        own = {"validation_fraction": self.validation_fraction, "seed": self.seed}
-        base.set_params(**{k: v for k, v in own.items() if k not in (self.base_params or {})})
+        base = self.fp32_model()
         base.fit(texts, labels, validation=validation)
         return self.export_fitted(base, texts, labels, validation=validation)
+
+    def fp32_model(self) -> Any:
+        """The unfitted ``finetuned`` model this export trains: ``base_params``, with this path's
+        ``validation_fraction`` and ``seed`` unless ``base_params`` sets them.
+
+        ``tailor train`` compares it with an already fitted ``finetuned`` candidate to export that one instead.
+        """
+        base = self._base_model()
+        own = {"validation_fraction": self.validation_fraction, "seed": self.seed}
+        return base.set_params(**{k: v for k, v in own.items() if k not in (self.base_params or {})})
 
     def export_fitted(
         self,
