@@ -68,7 +68,7 @@ def _skip_unless_installed(encoder: str) -> None:
     try:
         _resolve(encoder)
     except TailorError as missing:
-        pytest.skip(str(missing))
+        pytest.skip(f"{missing.message}; fix: {missing.hint}")
 
 
 class _SavesPickle(TfidfLinear):
