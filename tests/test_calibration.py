@@ -22,7 +22,7 @@ from tailorml.calibration import (
 from tailorml.data.synth import synthesize
 from tailorml.errors import SpecError
 from tailorml.metrics.quality import expected_calibration_error
-from tailorml.oos import choose_oos_threshold, recall_lower_bound, score_quality
+from tailorml.oos import OutOfScopeRule, choose_oos_threshold, recall_lower_bound, score_quality, shift_prior
 from tailorml.paths import _artifact, load_model, register_path, save_model
 from tailorml.paths._base import TextClassifier, as_labels, as_texts
 from tailorml.paths.calibrated import Calibrated
@@ -87,7 +87,8 @@ def test_oos_threshold_reaches_the_requested_recall_with_the_best_accuracy() -> 
     score = np.r_[np.linspace(0.5, 0.95, 10), np.linspace(0.0, 0.57, 20)]
     is_oos = np.r_[np.ones(10, bool), np.zeros(20, bool)]
     correct = np.ones(30, bool)
-    threshold, recall, in_acc = choose_oos_threshold(score, is_oos, correct, target_recall=0.8)
+    threshold, recall, in_acc, rule = choose_oos_threshold(score, is_oos, correct, target_recall=0.8)
+    assert rule == "reach_recall"
     flagged = score >= threshold
     assert recall == flagged[is_oos].mean() >= 0.8
     assert in_acc == 1 - flagged[~is_oos].mean()
@@ -115,8 +116,56 @@ def test_a_confidence_asks_for_a_validation_recall_whose_lower_bound_reaches_the
     assert choose_oos_threshold(few_score, few, np.ones(110, bool), target_recall=0.8, confidence=0.95) == (
         choose_oos_threshold(few_score, few, np.ones(110, bool), target_recall=0.8)
     )
-    quality = score_quality(score, is_oos, correct, 0.8, confidence=0.95)
+    quality = score_quality(score, is_oos, correct, target_recall=0.8, confidence=0.95)
     assert quality.recall == pytest.approx(0.87) and quality.recall_lower_bound == pytest.approx(0.801, abs=1e-3)
+
+
+def test_keeping_in_scope_accuracy_flags_as_much_as_the_floor_allows() -> None:
+    # 100 out-of-scope rows scored 0.01..1.00; 1,000 in-scope rows scored 0..0.5, all labeled right.
+    score = np.r_[np.linspace(0.01, 1.0, 100), np.linspace(0.0, 0.5, 1000)]
+    is_oos = np.r_[np.ones(100, bool), np.zeros(100 * 10, bool)]
+    correct = np.ones(1100, bool)
+    keep = choose_oos_threshold(score, is_oos, correct, target_recall=0.5, min_in_scope_accuracy=0.9)
+    flagged = score >= keep.threshold
+    assert keep.rule == "keep_in_scope_accuracy"
+    assert keep.in_scope_accuracy == 1 - flagged[~is_oos].mean() >= 0.9
+    # The floor allows 100 in-scope rows flagged: scores above 0.45 go, and so do the out-of-scope rows above it.
+    assert keep.in_scope_accuracy == pytest.approx(0.9, abs=0.001) and keep.recall == pytest.approx(0.56)
+    reach = choose_oos_threshold(score, is_oos, correct, target_recall=0.5)
+    assert reach.rule == "reach_recall" and reach.recall == pytest.approx(0.5) and reach.in_scope_accuracy == 1.0
+    # With a confidence the floor is a lower bound: it flags fewer in-scope rows.
+    sure = choose_oos_threshold(score, is_oos, correct, min_in_scope_accuracy=0.9, confidence=0.95)
+    assert 0.9 < sure.in_scope_accuracy < 0.93 and sure.recall < keep.recall
+    quality = score_quality(score, is_oos, correct, min_in_scope_accuracy=0.9, confidence=0.95)
+    assert quality.rule == "keep_in_scope_accuracy" and quality.in_scope_lower_bound >= 0.9
+
+
+def test_an_unreachable_in_scope_floor_falls_back_to_reaching_the_recall() -> None:
+    score = np.r_[np.linspace(0.5, 0.95, 10), np.linspace(0.0, 0.57, 20)]
+    is_oos = np.r_[np.ones(10, bool), np.zeros(20, bool)]
+    correct = np.r_[np.ones(10, bool), np.arange(20) % 2 == 0]  # half the in-scope labels are wrong
+    floor = choose_oos_threshold(score, is_oos, correct, target_recall=0.8, min_in_scope_accuracy=0.9)
+    assert floor == choose_oos_threshold(score, is_oos, correct, target_recall=0.8)
+    assert floor.rule == "reach_recall"
+
+
+def test_prior_shift_moves_the_out_of_scope_probability_to_the_stated_share() -> None:
+    # Scores from two normal laws (in scope N(0, 1), out of scope N(2, 1)): the exact posterior at a 3%
+    # share, moved to 18%, is the exact posterior at 18%.
+    x = np.linspace(-3, 5, 81)
+    ratio = np.exp(-((x - 2) ** 2) / 2) / np.exp(-(x**2) / 2)
+
+    def posterior(share: float) -> np.ndarray:
+        return share * ratio / (share * ratio + 1 - share)
+
+    p = posterior(0.03)
+    assert shift_prior(p, 0.03, 0.18) == pytest.approx(posterior(0.18))
+    assert shift_prior(p, 0.2, 0.2) == pytest.approx(p)
+    assert np.all(np.diff(shift_prior(np.linspace(0, 1, 11), 0.03, 0.18)) > 0)  # the order is kept
+    rule = OutOfScopeRule(label="oos", score="max_prob", threshold=0.5, curve_x=[0.0, 1.0], curve_y=[0.0, 0.5])
+    moved = rule.model_copy(update={"expected_rate": 0.5, "validation_rate": 0.1})
+    assert rule.probability(np.array([1.0]))[0] == 0.5
+    assert moved.probability(np.array([1.0]))[0] == pytest.approx(0.9)
 
 
 def test_risk_coverage_is_monotone_where_it_must_be() -> None:
@@ -193,6 +242,37 @@ def test_calibrated_path_flags_exactly_at_its_threshold_and_round_trips(
     assert np.allclose(proba.sum(1), 1.0)
     loaded = load_model(save_model(model, tmp_path / "m"))
     assert np.array_equal(loaded.predict_proba(held), proba)
+
+
+def test_calibrated_path_keeps_its_in_scope_floor_and_states_production_share(
+    oos_data: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    texts, labels = oos_data
+    fit = {"X": texts[:800], "y": labels[:800], "validation": (texts[800:1000], labels[800:1000])}
+    plain = Calibrated(method="temperature", out_of_scope="oos", oos_score="max_prob", oos_recall=0.5).fit(**fit)
+    model = Calibrated(
+        method="temperature",
+        out_of_scope="oos",
+        oos_score="max_prob",
+        oos_recall=0.5,
+        oos_min_in_scope_accuracy=0.8,
+        oos_expected_rate=0.4,
+    ).fit(**fit)
+    rule, used = model.oos_rule_, model.oos_rule_.validation["max_prob"]
+    assert used.rule == "keep_in_scope_accuracy" and used.in_scope_accuracy >= 0.8
+    assert used.recall >= plain.oos_rule_.validation["max_prob"].recall  # it flags at least as much
+    assert rule.validation_rate == pytest.approx(np.mean(np.asarray(labels[800:1000]) == "oos"))
+    held = texts[1000:]
+    oos = list(model.classes_).index("oos")
+    # The same detector at validation's share: only the out-of-scope probability differs, upward.
+    at_validation = model.oos_rule_.model_copy(update={"expected_rate": None})
+    score = model.oos_score_of(held)
+    assert np.all(rule.probability(score) >= at_validation.probability(score) - 1e-12)
+    proba = model.predict_proba(held)
+    assert np.array_equal(model.classes_[proba.argmax(1)] == "oos", score >= rule.threshold)
+    loaded = load_model(save_model(model, tmp_path / "m"))
+    assert loaded.oos_rule_.expected_rate == 0.4 and np.array_equal(loaded.predict_proba(held), proba)
+    assert proba[:, oos].mean() > plain.predict_proba(held)[:, oos].mean()
 
 
 def test_calibrated_bad_settings_are_spec_errors(oos_data: tuple[list[str], list[str]]) -> None:

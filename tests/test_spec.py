@@ -217,3 +217,23 @@ def test_an_ensemble_may_list_more_than_two_candidates_but_not_one_or_a_repeat()
     for bad in (["tfidf-linear"], ["tfidf-linear", "tfidf-linear"]):
         with pytest.raises(SpecError, match="two or more different candidates"):
             parse_spec({**base, "candidates": ["tfidf-linear", "embedding-linear"], "ensemble": bad})
+
+
+def test_the_out_of_scope_threshold_rule_follows_the_objectives_it_can_serve() -> None:
+    task = {"input": "text", "target": "label", "out_of_scope": "oos"}
+    recall = {"oos_recall": {"min": 0.8}}
+    floor = {"in_scope_accuracy": {"min": 0.96}}
+    both = parse_spec(minimal(task=task, objectives={**recall, **floor}))
+    assert both.oos_threshold_rule() == "keep_in_scope_accuracy"
+    assert (both.oos_target_recall(), both.in_scope_floor()) == (0.8, 0.96)
+    assert parse_spec(minimal(task=task, objectives=recall)).oos_threshold_rule() == "reach_recall"
+    chosen = {"threshold_rule": "reach_recall", "min_in_scope_accuracy": 0.9}
+    explicit = parse_spec(minimal(task=task, objectives={**recall, **floor}, out_of_scope_detection=chosen))
+    assert explicit.oos_threshold_rule() == "reach_recall" and explicit.in_scope_floor() == 0.9
+    no_floor = messages(
+        minimal(task=task, objectives=recall, out_of_scope_detection={"threshold_rule": "keep_in_scope_accuracy"})
+    )
+    assert "needs a floor" in no_floor and "objectives.in_scope_accuracy.min" in no_floor
+    no_recall = messages(minimal(task=task, out_of_scope_detection={"threshold_rule": "reach_recall"}))
+    assert "needs a recall" in no_recall and "target_recall" in no_recall
+    assert "less than 1" in messages(minimal(task=task, out_of_scope_detection={"expected_rate": 1.0}))

@@ -257,11 +257,16 @@ def _oos_summary(model: Any) -> OutOfScopeSummary | None:
     rule = getattr(model, "oos_rule_", None)
     if rule is None:
         return None
+    used = rule.validation.get(rule.score)
     return OutOfScopeSummary(
         score=rule.score,
         threshold=rule.threshold,
+        rule=used.rule if used is not None else "reach_recall",
         target_recall=rule.target_recall,
-        recall_confidence=rule.recall_confidence,
+        min_in_scope_accuracy=rule.min_in_scope_accuracy,
+        confidence=rule.confidence,
+        expected_rate=rule.expected_rate,
+        validation_rate=rule.validation_rate,
         validation=[OutOfScopeScore(score=name, **q.model_dump()) for name, q in rule.validation.items()],
     )
 

@@ -12,32 +12,53 @@ counts as doubt):
   training embeddings (paths that have an ``embed`` method, such as ``embedding-linear``).
 
 ``auto`` computes every available score on the validation rows and keeps the one with the
-highest out-of-scope AUROC there. The threshold is the one with the best validation
-accuracy (a caught out-of-scope input counts as right) among those that reach the requested
-out-of-scope recall on validation. With a ``confidence`` (say 0.95), "reach" means the
-one-sided Clopper-Pearson lower bound of the validation recall reaches the target, so that a
-test set drawn like validation meets it with that probability: with 100 out-of-scope
-validation rows, a 0.8 target then needs about 0.87 on validation. When validation has too
-few out-of-scope rows for any threshold to qualify, the point estimate is used instead and
-the shortfall is visible in ``recall_lower_bound``.
+highest out-of-scope AUROC there. The threshold follows one of two rules
+(:data:`THRESHOLD_RULES`):
+
+- ``reach_recall``: the best validation accuracy (a caught out-of-scope input counts as right)
+  among the thresholds that reach the requested out-of-scope recall on validation.
+- ``keep_in_scope_accuracy``: the highest validation recall among the thresholds that keep
+  in-scope accuracy (in-scope rows answered with their right label, none flagged) at or above
+  a floor. This is a Neyman-Pearson choice: in-scope validation rows are drawn like
+  production's, so a bound on their loss carries over; out-of-scope inputs are open-ended,
+  and a recall reached on the few in validation over-promises when production's are harder
+  (on CLINC150, 0.87 on validation became 0.77 on test). When no threshold keeps the floor,
+  ``reach_recall`` decides.
+
+With a ``confidence`` (say 0.95), "reach" and "keep" mean the one-sided Clopper-Pearson lower
+bound of the validation proportion, so that a test set drawn like validation meets it with
+that probability: with 100 out-of-scope validation rows, a 0.8 recall target then needs about
+0.87 on validation. When validation has too few rows for any threshold to qualify, the point
+estimate is used instead and the shortfall is visible in the lower bounds.
+
+The out-of-scope probability a model outputs is fitted on validation, whose out-of-scope share
+is rarely production's (CLINC150: 3% in validation, 18% in test). With an ``expected_rate``,
+:func:`shift_prior` moves it to that share by Bayes' rule (Saerens et al. 2002).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 __all__ = [
     "OOS_SCORES",
+    "THRESHOLD_RULES",
     "OutOfScopeRule",
     "ScoreQuality",
+    "ThresholdChoice",
     "auroc",
     "choose_oos_threshold",
     "energy_score",
     "recall_lower_bound",
+    "shift_prior",
 ]
 
 OOS_SCORES: tuple[str, ...] = ("auto", "max_prob", "energy", "centroid")
+THRESHOLD_RULES: tuple[str, ...] = ("auto", "reach_recall", "keep_in_scope_accuracy")
+RULE_REACH, RULE_KEEP, RULE_BEST = "reach_recall", "keep_in_scope_accuracy", "best_accuracy"
 
 
 class ScoreQuality(BaseModel):
@@ -50,6 +71,10 @@ class ScoreQuality(BaseModel):
         None, description="one-sided Clopper-Pearson lower bound of that recall, at the rule's confidence"
     )
     in_scope_accuracy: float = Field(description="in-scope validation rows answered with the right label")
+    in_scope_lower_bound: float | None = Field(
+        None, description="one-sided Clopper-Pearson lower bound of that in-scope accuracy, at the rule's confidence"
+    )
+    rule: str = Field("reach_recall", description="the rule that chose the threshold (after any fallback)")
 
 
 class OutOfScopeRule(BaseModel):
@@ -59,16 +84,47 @@ class OutOfScopeRule(BaseModel):
     score: str
     threshold: float
     target_recall: float | None = None
-    recall_confidence: float | None = None
+    min_in_scope_accuracy: float | None = None
+    confidence: float | None = None
+    expected_rate: float | None = Field(None, description="production's out-of-scope share, if stated")
+    validation_rate: float | None = Field(None, description="validation's out-of-scope share")
     validation: dict[str, ScoreQuality] = Field(default_factory=dict, description="every score tried, by name")
     # P(out of scope | score) on validation: isotonic breakpoints, for the output probability.
     curve_x: list[float] = Field(default_factory=list)
     curve_y: list[float] = Field(default_factory=list)
 
     def probability(self, score: np.ndarray) -> np.ndarray:
+        """P(out of scope | score), at production's out-of-scope share when one is stated."""
         if not self.curve_x:
             return np.where(score >= self.threshold, 1.0, 0.0)
-        return np.interp(score, self.curve_x, self.curve_y)
+        p = np.interp(score, self.curve_x, self.curve_y)
+        if self.expected_rate is None or self.validation_rate is None:
+            return p
+        return shift_prior(p, self.validation_rate, self.expected_rate)
+
+
+class ThresholdChoice(NamedTuple):
+    """A threshold chosen on validation, with what it gave there and the rule that chose it."""
+
+    threshold: float
+    recall: float
+    in_scope_accuracy: float
+    rule: str
+
+
+def shift_prior(p: np.ndarray, fitted_rate: float, new_rate: float) -> np.ndarray:
+    """Probabilities fitted where the positive share was ``fitted_rate``, moved to ``new_rate``.
+
+    Bayes' rule for a change of prior: the odds are multiplied by the ratio of the prior odds.
+
+    >>> [round(float(v), 3) for v in shift_prior(np.array([0.0, 0.5, 0.9]), 0.1, 0.5)]
+    [0.0, 0.9, 0.988]
+    """
+    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+    ratio = (new_rate / (1.0 - new_rate)) / (fitted_rate / (1.0 - fitted_rate))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shifted = ratio * p / (ratio * p + (1.0 - p))
+    return np.where(p >= 1.0, 1.0, np.nan_to_num(shifted))
 
 
 def energy_score(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -89,7 +145,7 @@ def auroc(is_oos: np.ndarray, score: np.ndarray) -> float:
 
 
 def recall_lower_bound(caught: np.ndarray, n: int, confidence: float) -> np.ndarray:
-    """One-sided Clopper-Pearson lower bound of a recall of ``caught`` out of ``n``, at ``confidence``.
+    """One-sided Clopper-Pearson lower bound of a proportion of ``caught`` out of ``n``, at ``confidence``.
 
     >>> [round(float(b), 3) for b in recall_lower_bound(np.array([0, 87, 100]), 100, 0.95)]
     [0.0, 0.801, 0.97]
@@ -108,8 +164,9 @@ def choose_oos_threshold(
     in_scope_correct: np.ndarray,
     *,
     target_recall: float | None = None,
+    min_in_scope_accuracy: float | None = None,
     confidence: float | None = None,
-) -> tuple[float, float, float]:
+) -> ThresholdChoice:
     """The threshold for ``score >= threshold`` means out of scope, chosen on validation rows.
 
     Parameters
@@ -121,18 +178,23 @@ def choose_oos_threshold(
     in_scope_correct:
         Whether the classifier's in-scope label is right (ignored for out-of-scope rows).
     target_recall:
-        When given, only thresholds whose recall reaches it are considered (when none does,
-        the one with the highest recall is returned). Among those, the threshold with the best
-        validation accuracy: a caught out-of-scope row counts as right; an in-scope row counts
-        as right when it is not flagged and its label is right.
+        When given (and no floor decides), only thresholds whose recall reaches it are
+        considered (when none does, the one with the highest recall is returned). Among those,
+        the threshold with the best validation accuracy: a caught out-of-scope row counts as
+        right; an in-scope row counts as right when it is not flagged and its label is right.
+    min_in_scope_accuracy:
+        When given: the threshold with the highest recall among those that keep the in-scope
+        accuracy at or above it (the rule ``keep_in_scope_accuracy``); when none does, as
+        without.
     confidence:
-        With ``target_recall``: a threshold qualifies only when the lower confidence bound of
-        its recall (:func:`recall_lower_bound`) reaches the target; if none does, as without.
+        A threshold qualifies only when the lower confidence bound (:func:`recall_lower_bound`)
+        of its recall, or of its in-scope accuracy, reaches the target; if none does, the
+        point estimate decides.
 
     Returns
     -------
-    tuple
-        ``(threshold, recall, in_scope_accuracy)`` on these rows.
+    ThresholdChoice
+        ``(threshold, recall, in_scope_accuracy, rule)`` on these rows.
     """
     score = np.asarray(score, dtype=np.float64)
     is_oos = np.asarray(is_oos, dtype=bool)
@@ -141,49 +203,74 @@ def choose_oos_threshold(
     # Candidate thresholds: every distinct score, plus +inf (flag nothing).
     order = np.argsort(-score, kind="stable")
     s = score[order]
-    caught = np.cumsum(is_oos[order])  # flagged = the top k scores
-    lost = np.cumsum(good[order])  # correct in-scope rows flagged by mistake
-    last = np.append(s[1:] != s[:-1], True)  # cut only between distinct scores
-    ks = np.flatnonzero(last)
-    recall = np.r_[0.0, caught[ks] / max(n_oos, 1)]
-    kept = np.r_[good.sum(), good.sum() - lost[ks]]
-    thresholds = np.r_[np.inf, s[ks]]
-    accuracy = np.r_[0.0, caught[ks]] + kept
-    if target_recall is not None:
-        ok = recall >= target_recall - 1e-12
+    caught = np.r_[0, np.cumsum(is_oos[order])]  # flagged = the top k scores
+    kept = good.sum() - np.r_[0, np.cumsum(good[order])]  # correct in-scope rows not flagged
+    ks = np.r_[0, 1 + np.flatnonzero(np.append(s[1:] != s[:-1], True))]  # cut only between distinct scores
+    caught, kept = caught[ks], kept[ks]
+    thresholds = np.r_[np.inf, s[ks[1:] - 1]]
+    recall = caught / max(n_oos, 1)
+    in_acc = kept / max(n_in, 1)
+
+    def qualifying(hits: np.ndarray, n: int, target: float) -> np.ndarray:
+        ok = hits / max(n, 1) >= target - 1e-12
         if confidence is not None:
-            sure = recall_lower_bound(np.r_[0, caught[ks]], n_oos, confidence) >= target_recall - 1e-12
+            sure = recall_lower_bound(hits, n, confidence) >= target - 1e-12
             ok = sure if sure.any() else ok
+        return ok
+
+    if min_in_scope_accuracy is not None:
+        keeps = qualifying(kept, n_in, min_in_scope_accuracy)
+        if keeps.any():
+            # Thresholds run from "flag nothing" down: recall rises, in-scope accuracy falls.
+            best = recall[keeps].max()
+            pick = int(np.flatnonzero(keeps & (recall >= best))[0])
+            return ThresholdChoice(float(thresholds[pick]), float(recall[pick]), float(in_acc[pick]), RULE_KEEP)
+    accuracy = caught + kept
+    if target_recall is not None:
+        ok = qualifying(caught, n_oos, target_recall)
         # Best accuracy among the thresholds that reach the recall; else the highest recall.
         pick = int(np.argmax(np.where(ok, accuracy, -1.0))) if ok.any() else len(thresholds) - 1
+        rule = RULE_REACH
     else:
         pick = int(np.argmax(accuracy))
-    in_acc = float(kept[pick] / max(n_in, 1))
-    return float(thresholds[pick]), float(recall[pick]), in_acc
+        rule = RULE_BEST
+    return ThresholdChoice(float(thresholds[pick]), float(recall[pick]), float(in_acc[pick]), rule)
 
 
 def score_quality(
     score: np.ndarray,
     is_oos: np.ndarray,
     in_scope_correct: np.ndarray,
-    target_recall: float | None,
+    *,
+    target_recall: float | None = None,
+    min_in_scope_accuracy: float | None = None,
     confidence: float | None = None,
 ) -> ScoreQuality:
-    threshold, recall, in_acc = choose_oos_threshold(
-        score, is_oos, in_scope_correct, target_recall=target_recall, confidence=confidence
+    """One score's AUROC and its threshold by :func:`choose_oos_threshold`, with the bounds at ``confidence``."""
+    choice = choose_oos_threshold(
+        score,
+        is_oos,
+        in_scope_correct,
+        target_recall=target_recall,
+        min_in_scope_accuracy=min_in_scope_accuracy,
+        confidence=confidence,
     )
-    n_oos = int(np.asarray(is_oos, dtype=bool).sum())
-    bound = (
-        float(recall_lower_bound(np.array([round(recall * n_oos)]), n_oos, confidence)[0])
-        if confidence is not None
-        else None
-    )
+    is_oos = np.asarray(is_oos, dtype=bool)
+    n_oos, n_in = int(is_oos.sum()), int((~is_oos).sum())
+
+    def bound(share: float, n: int) -> float | None:
+        if confidence is None:
+            return None
+        return float(recall_lower_bound(np.array([round(share * n)]), n, confidence)[0])
+
     return ScoreQuality(
         auroc=auroc(is_oos, score),
-        threshold=threshold,
-        recall=recall,
-        recall_lower_bound=bound,
-        in_scope_accuracy=in_acc,
+        threshold=choice.threshold,
+        recall=choice.recall,
+        recall_lower_bound=bound(choice.recall, n_oos),
+        in_scope_accuracy=choice.in_scope_accuracy,
+        in_scope_lower_bound=bound(choice.in_scope_accuracy, n_in),
+        rule=choice.rule,
     )
 
 

@@ -110,6 +110,8 @@ class OutOfScopeScore(BaseModel):
     recall: float
     recall_lower_bound: float | None = None
     in_scope_accuracy: float
+    in_scope_lower_bound: float | None = None
+    rule: str = "reach_recall"
 
 
 class OutOfScopeSummary(BaseModel):
@@ -117,8 +119,12 @@ class OutOfScopeSummary(BaseModel):
 
     score: str
     threshold: float
+    rule: str = Field("reach_recall", description="the threshold rule that decided, after any fallback")
     target_recall: float | None = None
-    recall_confidence: float | None = None
+    min_in_scope_accuracy: float | None = None
+    confidence: float | None = None
+    expected_rate: float | None = None
+    validation_rate: float | None = None
     validation: list[OutOfScopeScore] = Field(default_factory=list)
 
 

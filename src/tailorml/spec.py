@@ -148,6 +148,13 @@ class OutOfScopeDetection(_Section):
         description="out-of-scope score: auto keeps the one with the best validation AUROC; centroid needs "
         "embeddings (embedding-linear)",
     )
+    threshold_rule: Literal["auto", "reach_recall", "keep_in_scope_accuracy"] = Field(
+        "auto",
+        description="how the threshold is chosen on validation: reach_recall (reach target_recall, then the best "
+        "accuracy) or keep_in_scope_accuracy (catch the most out-of-scope inputs while in-scope accuracy stays at "
+        "min_in_scope_accuracy; robust when production's out-of-scope inputs are harder than validation's); auto: "
+        "keep_in_scope_accuracy when both a recall target and an in-scope floor are known, else reach_recall",
+    )
     target_recall: float | None = Field(
         None,
         gt=0,
@@ -155,12 +162,26 @@ class OutOfScopeDetection(_Section):
         description="out-of-scope recall the threshold must reach on validation; default: objectives.oos_recall.min, "
         "else the best validation accuracy",
     )
-    recall_confidence: float | None = Field(
+    min_in_scope_accuracy: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="in-scope accuracy keep_in_scope_accuracy must keep on validation; default: "
+        "objectives.in_scope_accuracy.min",
+    )
+    confidence: float | None = Field(
         None,
         ge=0.5,
         lt=1,
-        description="reach target_recall with this confidence: the lower bound of the validation recall must reach "
-        "it (e.g. 0.95; needs enough out-of-scope validation rows); default: the point estimate",
+        description="reach the recall, or keep the floor, with this confidence: the lower bound of the validation "
+        "proportion must reach it (e.g. 0.95; needs enough validation rows); default: the point estimate",
+    )
+    expected_rate: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="share of production inputs expected to be out of scope (from traffic logs); the output "
+        "probability of out-of-scope is moved to it from validation's share; default: validation's share",
     )
 
 
@@ -354,7 +375,38 @@ class Spec(_Section):
             raise ValueError(
                 "out_of_scope_detection needs task.out_of_scope (the label meaning 'none of the above'); set it"
             )
+        rule = self.out_of_scope_detection.threshold_rule
+        if rule == "keep_in_scope_accuracy" and self.in_scope_floor() is None:
+            raise ValueError(
+                "out_of_scope_detection.threshold_rule keep_in_scope_accuracy needs a floor: set "
+                "out_of_scope_detection.min_in_scope_accuracy or objectives.in_scope_accuracy.min"
+            )
+        if rule == "reach_recall" and self.oos_target_recall() is None:
+            raise ValueError(
+                "out_of_scope_detection.threshold_rule reach_recall needs a recall: set "
+                "out_of_scope_detection.target_recall or objectives.oos_recall.min"
+            )
         return self
+
+    def oos_target_recall(self) -> float | None:
+        """The out-of-scope recall to reach on validation: the detection setting, else the objective."""
+        objective = self.objectives.get("oos_recall")
+        fallback = objective.min if objective is not None else None
+        return self.out_of_scope_detection.target_recall or fallback
+
+    def in_scope_floor(self) -> float | None:
+        """The in-scope accuracy to keep on validation: the detection setting, else the objective."""
+        objective = self.objectives.get("in_scope_accuracy")
+        fallback = objective.min if objective is not None else None
+        return self.out_of_scope_detection.min_in_scope_accuracy or fallback
+
+    def oos_threshold_rule(self) -> str:
+        """``threshold_rule`` with ``auto`` resolved."""
+        rule = self.out_of_scope_detection.threshold_rule
+        if rule != "auto":
+            return rule
+        both = self.oos_target_recall() is not None and self.in_scope_floor() is not None
+        return "keep_in_scope_accuracy" if both else "reach_recall"
 
     @property
     def root(self) -> Path:

@@ -183,18 +183,20 @@ def calibration_settings(spec: Spec, seed: int) -> dict[str, Any]:
     """Parameters of :class:`~tailorml.paths.calibrated.Calibrated` from the spec.
 
     The out-of-scope recall to reach on validation is ``out_of_scope_detection.target_recall``,
-    else the ``oos_recall`` objective.
+    else the ``oos_recall`` objective; the in-scope floor (passed only when the threshold rule
+    keeps in-scope accuracy) is ``min_in_scope_accuracy``, else the ``in_scope_accuracy``
+    objective.
     """
-    recall = spec.out_of_scope_detection.target_recall
-    objective = spec.objectives.get("oos_recall")
-    if recall is None and objective is not None:
-        recall = objective.min
+    detection = spec.out_of_scope_detection
+    keeps = spec.oos_threshold_rule() == "keep_in_scope_accuracy"
     return {
         "method": spec.calibration.method,
         "out_of_scope": spec.task.out_of_scope,
-        "oos_score": spec.out_of_scope_detection.score,
-        "oos_recall": recall,
-        "oos_confidence": spec.out_of_scope_detection.recall_confidence,
+        "oos_score": detection.score,
+        "oos_recall": spec.oos_target_recall(),
+        "oos_min_in_scope_accuracy": spec.in_scope_floor() if keeps else None,
+        "oos_confidence": detection.confidence,
+        "oos_expected_rate": detection.expected_rate,
         "seed": seed,
     }
 

@@ -76,9 +76,16 @@ class Calibrated(TextClassifier):
         ``auto`` (best validation AUROC), ``max_prob``, ``energy`` or ``centroid``.
     oos_recall:
         Out-of-scope recall the threshold must reach on validation; ``None``: best accuracy.
+    oos_min_in_scope_accuracy:
+        When given, the threshold instead catches as much out-of-scope as it can while keeping
+        validation in-scope accuracy at or above this floor (``oos_recall`` decides when no
+        threshold keeps it; see :func:`tailorml.oos.choose_oos_threshold`).
     oos_confidence:
-        With ``oos_recall``: reach it at this confidence (a lower bound of the validation
-        recall; see :func:`tailorml.oos.choose_oos_threshold`); ``None``: the point estimate.
+        Reach the recall, or keep the floor, at this confidence (a lower bound of the
+        validation proportion); ``None``: the point estimate.
+    oos_expected_rate:
+        The share of production inputs expected to be out of scope: the output probability of
+        out-of-scope is moved to it from validation's share (:func:`tailorml.oos.shift_prior`).
     validation_fraction:
         Share of ``X`` held out for calibration when ``fit`` gets no validation rows.
     seed:
@@ -101,7 +108,9 @@ class Calibrated(TextClassifier):
         out_of_scope: str | None = None,
         oos_score: str = "auto",
         oos_recall: float | None = None,
+        oos_min_in_scope_accuracy: float | None = None,
         oos_confidence: float | None = None,
+        oos_expected_rate: float | None = None,
         validation_fraction: float = 0.2,
         seed: int = 0,
     ) -> None:
@@ -111,7 +120,9 @@ class Calibrated(TextClassifier):
         self.out_of_scope = out_of_scope
         self.oos_score = oos_score
         self.oos_recall = oos_recall
+        self.oos_min_in_scope_accuracy = oos_min_in_scope_accuracy
         self.oos_confidence = oos_confidence
+        self.oos_expected_rate = oos_expected_rate
         self.validation_fraction = validation_fraction
         self.seed = seed
 
@@ -216,7 +227,15 @@ class Calibrated(TextClassifier):
         scores = self._scores(val_texts, log_proba, calibrated)
         correct = _in_scope_prediction(calibrated, oos) == truth
         tried = {
-            name: score_quality(s, is_oos, correct, self.oos_recall, self.oos_confidence) for name, s in scores.items()
+            name: score_quality(
+                s,
+                is_oos,
+                correct,
+                target_recall=self.oos_recall,
+                min_in_scope_accuracy=self.oos_min_in_scope_accuracy,
+                confidence=self.oos_confidence,
+            )
+            for name, s in scores.items()
         }
         if self.oos_score == "auto":
             name = max(tried, key=lambda n: (tried[n].auroc, n == "max_prob"))
@@ -235,7 +254,10 @@ class Calibrated(TextClassifier):
             score=name,
             threshold=tried[name].threshold,
             target_recall=self.oos_recall,
-            recall_confidence=self.oos_confidence,
+            min_in_scope_accuracy=self.oos_min_in_scope_accuracy,
+            confidence=self.oos_confidence,
+            expected_rate=self.oos_expected_rate,
+            validation_rate=float(is_oos.mean()),
             validation=tried,
             curve_x=curve_x,
             curve_y=curve_y,

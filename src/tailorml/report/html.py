@@ -31,7 +31,16 @@ from tailorml.report._format import (
     uses_cross_validation,
     write_atomic,
 )
-from tailorml.results import CandidateResult, ClassScore, Confusion, Diagnosis, Evaluation, Gate, GroupScore
+from tailorml.results import (
+    CandidateResult,
+    ClassScore,
+    Confusion,
+    Diagnosis,
+    Evaluation,
+    Gate,
+    GroupScore,
+    OutOfScopeSummary,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -404,14 +413,7 @@ def _calibration_view(view: CandidateView, c: CandidateResult, index: int) -> No
             )
             for s in oos.validation
         ]
-        wanted = f"reach out-of-scope recall {oos.target_recall:g}" if oos.target_recall else "maximize accuracy"
-        if oos.target_recall and oos.recall_confidence:
-            used = next((s for s in oos.validation if s.score == oos.score), None)
-            bound = used.recall_lower_bound if used is not None else None
-            wanted += f" with {oos.recall_confidence:.0%} confidence" + (
-                f" (lower bound of its validation recall: {_pct(bound)})" if bound is not None else ""
-            )
-        view.oos_note = f"Score {oos.score}, threshold {oos.threshold:.4g}, chosen on validation to {wanted}."
+        view.oos_note = _oos_note(oos)
     if c.members:
         weights = " + ".join(f"{w:.2f} × {m}" for w, m in zip(c.weights, c.members, strict=False))
         how = "equal weights" if len({round(w, 6) for w in c.weights}) == 1 else "weights chosen on validation"
@@ -419,6 +421,37 @@ def _calibration_view(view: CandidateView, c: CandidateResult, index: int) -> No
             f"Average of calibrated probabilities: {weights} ({how}). Latency and cost were measured running "
             "every member on every request, as serving does: they are the sum of the members'."
         )
+
+
+def _oos_note(oos: OutOfScopeSummary) -> str:
+    """How the out-of-scope threshold was chosen, in one or two sentences."""
+    used = next((s for s in oos.validation if s.score == oos.score), None)
+    sure = f" with {oos.confidence:.0%} confidence" if oos.confidence else ""
+    if oos.rule == "keep_in_scope_accuracy" and oos.min_in_scope_accuracy is not None:
+        bound = used.in_scope_lower_bound if used is not None else None
+        wanted = (
+            f"catch the most out-of-scope inputs while keeping in-scope accuracy at {_pct(oos.min_in_scope_accuracy)}"
+            + sure
+            + (f" (lower bound of its validation in-scope accuracy: {_pct(bound)})" if bound is not None else "")
+        )
+    elif oos.target_recall:
+        bound = used.recall_lower_bound if used is not None else None
+        wanted = (
+            f"reach out-of-scope recall {oos.target_recall:g}"
+            + sure
+            + (f" (lower bound of its validation recall: {_pct(bound)})" if bound is not None else "")
+        )
+        if oos.min_in_scope_accuracy is not None:
+            wanted += f", because no threshold kept in-scope accuracy at {_pct(oos.min_in_scope_accuracy)}"
+    else:
+        wanted = "maximize accuracy"
+    note = f"Score {oos.score}, threshold {oos.threshold:.4g}, chosen on validation to {wanted}."
+    if oos.expected_rate is not None and oos.validation_rate is not None:
+        note += (
+            f" Its out-of-scope probability is moved from validation's share ({_pct(oos.validation_rate)}) to the "
+            f"expected production share ({_pct(oos.expected_rate)})."
+        )
+    return note
 
 
 def _class_target(evaluation: Evaluation) -> tuple[str, float] | None:
