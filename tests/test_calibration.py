@@ -26,7 +26,7 @@ from tailorml.oos import OutOfScopeRule, choose_oos_threshold, recall_lower_boun
 from tailorml.paths import _artifact, load_model, register_path, save_model
 from tailorml.paths._base import TextClassifier, as_labels, as_texts
 from tailorml.paths.calibrated import Calibrated
-from tailorml.paths.ensemble import Ensemble, choose_weights
+from tailorml.paths.ensemble import Ensemble, choose_members, choose_weights
 from tests._projects import write_project
 
 ON_ONE_WORKER = pytest.mark.xdist_group("minilm-encoder") if importlib.util.find_spec("xdist") else pytest.mark.slow
@@ -213,6 +213,48 @@ def test_ensemble_members_weigh_the_same_unless_log_loss_weights_are_asked_for()
     assert tuned.weights_ == [0.0, 1.0] and tuned.validation_loss_ < equal.validation_loss_
     with pytest.raises(SpecError, match="weighting must be one of equal, log_loss"):
         Ensemble(members=("x", "y"), weighting="best").fit(["0", "1"], ["a", "b"])
+
+
+def test_auto_members_are_the_set_whose_average_fits_validation_best() -> None:
+    truth = np.array([0, 1, 0, 1, 0, 1])
+    sure = np.array([[0.95, 0.05], [0.3, 0.7], [0.95, 0.05], [0.3, 0.7], [0.95, 0.05], [0.3, 0.7]])
+    mirror = sure[:, ::-1][[1, 0, 3, 2, 5, 4]]  # as good, but sure on the other class
+    weak = np.full((6, 2), 0.5)
+    probas = {"sure": sure, "mirror": mirror, "weak": weak, "sure-int8": sure * 0.999 + 0.0005}
+    members, loss = choose_members(probas, truth)
+    assert members in (["sure", "mirror"], ["mirror", "sure-int8"]) and "weak" not in members
+    # A model and its own export are never combined, and a set may have at most max_members.
+    apart = [("sure-int8", "sure")]
+    assert choose_members(probas, truth, apart=apart)[0] == ["sure", "mirror"]
+    assert loss == pytest.approx(-np.mean(np.log((sure[[0, 1], [0, 1]] + mirror[[0, 1], [0, 1]]) / 2).repeat(3)))
+    with pytest.raises(ValueError, match="own export"):
+        choose_members({"sure": sure, "sure-int8": sure}, truth, apart=apart)
+    assert len(choose_members({f"m{i}": sure for i in range(6)}, truth, max_members=3)[0]) == 2  # ties: fewest
+    tuned_loss = choose_members(probas, truth, weighting="log_loss", apart=apart)[1]
+    assert tuned_loss <= loss + 1e-9
+
+
+def test_training_picks_auto_members_from_the_fitted_candidates_on_validation() -> None:
+    from types import SimpleNamespace
+
+    from tailorml.spec import parse_spec
+    from tailorml.train import ensemble_members
+
+    texts, truth = ["0", "1", "2", "3"], ["a", "b", "a", "b"]
+    left = np.array([[0.95, 0.05], [0.4, 0.6], [0.95, 0.05], [0.4, 0.6]])
+    right = np.array([[0.6, 0.4], [0.05, 0.95], [0.6, 0.4], [0.05, 0.95]])
+    weak = np.full((4, 2), 0.5)
+    fitted = {
+        name: Calibrated(method="none").calibrate(_Fixed(table), texts, truth)
+        for name, table in (("tfidf-linear", left), ("embedding-linear", right), ("embedding-linear-mpnet", weak))
+    }
+    dataset = SimpleNamespace(validation=SimpleNamespace(texts=texts, labels=truth))
+    base = {"project": "p", "task": {"input": "text", "target": "label"}, "data": {"train": "t.csv"}}
+    chosen = ensemble_members(parse_spec({**base, "ensemble": "auto"}), fitted, dataset)
+    assert sorted(chosen) == ["embedding-linear", "tfidf-linear"]
+    pair = ["tfidf-linear", "embedding-linear-mpnet"]
+    assert ensemble_members(parse_spec({**base, "candidates": pair, "ensemble": pair}), fitted, dataset) == pair
+    assert ensemble_members(parse_spec({**base, "ensemble": "none"}), fitted, dataset) == []
 
 
 # --------------------------------------------------------------------------- calibrated path

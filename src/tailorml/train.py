@@ -163,7 +163,7 @@ def train_candidates(
         candidate, model = _train_one(spec, dataset, tracker, name, params, project=project, export_from=base)
         trained.append(candidate)
         fitted[name] = model
-    members = ensemble_members(spec, fitted)
+    members = ensemble_members(spec, fitted, dataset)
     if members:
         weights = "equal weights" if spec.ensemble_weights == "equal" else "weights chosen on validation"
         step(f"combining {' + '.join(members)} into an ensemble ({weights})")
@@ -201,14 +201,34 @@ def calibration_settings(spec: Spec, seed: int) -> dict[str, Any]:
     }
 
 
-def ensemble_members(spec: Spec, fitted: dict[str, Any]) -> list[str]:
-    """The candidates to combine: as listed, or (``auto``) the two with the lowest validation log loss."""
+def ensemble_members(spec: Spec, fitted: dict[str, Any], dataset: Dataset | None = None) -> list[str]:
+    """The candidates to combine: as listed, or (``auto``) the set whose average fits validation best.
+
+    ``auto`` with two fitted candidates takes both; with more it needs ``dataset`` for its
+    validation rows and picks by :func:`~tailorml.paths.ensemble.choose_members`.
+    """
     if spec.ensemble == "none" or len(fitted) < 2:
         return []
     if isinstance(spec.ensemble, list):
         return [m for m in spec.ensemble if m in fitted] if all(m in fitted for m in spec.ensemble) else []
-    ranked = sorted(fitted, key=lambda n: (fitted[n].summary_.get("validation_log_loss", float("inf")), n))
-    return ranked[:2]
+    if len(fitted) == 2 or dataset is None:
+        return sorted(fitted)
+    import numpy as np
+
+    from tailorml.paths.ensemble import choose_members
+
+    val_texts, val_labels = _validation(dataset)
+    classes = np.asarray(next(iter(fitted.values())).classes_, dtype=object).astype(str)
+    index = {c: i for i, c in enumerate(classes)}
+    rows = [i for i, label in enumerate(val_labels) if str(label) in index]
+    if not rows:
+        return sorted(fitted)[:2]
+    texts = [val_texts[i] for i in rows]
+    truth = np.asarray([index[str(val_labels[i])] for i in rows])
+    probas = {name: model.predict_proba_plain(texts) for name, model in sorted(fitted.items())}
+    apart = [(name, str(model.base_._base)) for name, model in fitted.items() if hasattr(model.base_, "_base")]
+    members, _ = choose_members(probas, truth, weighting=spec.ensemble_weights, apart=apart)
+    return members
 
 
 # Parameters that change how a model trains, not what it learns: ignored when matching an export to its base.

@@ -293,6 +293,14 @@ class Calibrated(TextClassifier):
         score = self._scores(texts, log_proba, calibrated, only=self.oos_rule_.score)[self.oos_rule_.score]
         return self._with_detection(calibrated, score)
 
+    def predict_proba_plain(self, X: Iterable[str]) -> np.ndarray:
+        """Calibrated probabilities without the out-of-scope detector: what an ensemble averages."""
+        self._check_fitted()
+        texts = as_texts(X)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        return np.asarray(self.calibrator_.transform(self._log_scores(texts)))
+
     def predict_proba_uncalibrated(self, X: Iterable[str]) -> np.ndarray:
         """The base model's own probabilities (for ECE before calibration)."""
         self._check_fitted()
