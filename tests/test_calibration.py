@@ -140,6 +140,16 @@ def test_keeping_in_scope_accuracy_flags_as_much_as_the_floor_allows() -> None:
     assert quality.rule == "keep_in_scope_accuracy" and quality.in_scope_lower_bound >= 0.9
 
 
+def test_keeping_in_scope_accuracy_flags_past_the_last_out_of_scope_validation_row() -> None:
+    # Every out-of-scope validation row scores above every in-scope one: recall is 1.0 from 0.9 down,
+    # yet the floor allows flagging 10% of the in-scope rows, where harder out-of-scope inputs would fall.
+    score = np.r_[np.linspace(0.9, 1.0, 50), np.linspace(0.0, 0.5, 1000)]
+    is_oos = np.r_[np.ones(50, bool), np.zeros(1000, bool)]
+    keep = choose_oos_threshold(score, is_oos, np.ones(1050, bool), min_in_scope_accuracy=0.9)
+    assert keep.recall == 1.0 and keep.in_scope_accuracy == pytest.approx(0.9)
+    assert keep.threshold == pytest.approx(0.45, abs=0.001)
+
+
 def test_an_unreachable_in_scope_floor_falls_back_to_reaching_the_recall() -> None:
     score = np.r_[np.linspace(0.5, 0.95, 10), np.linspace(0.0, 0.57, 20)]
     is_oos = np.r_[np.ones(10, bool), np.zeros(20, bool)]

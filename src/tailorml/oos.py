@@ -17,7 +17,7 @@ highest out-of-scope AUROC there. The threshold follows one of two rules
 
 - ``reach_recall``: the best validation accuracy (a caught out-of-scope input counts as right)
   among the thresholds that reach the requested out-of-scope recall on validation.
-- ``keep_in_scope_accuracy``: the highest validation recall among the thresholds that keep
+- ``keep_in_scope_accuracy``: the lowest threshold (the most inputs flagged) that keeps
   in-scope accuracy (in-scope rows answered with their right label, none flagged) at or above
   a floor. This is a Neyman-Pearson choice: in-scope validation rows are drawn like
   production's, so a bound on their loss carries over; out-of-scope inputs are open-ended,
@@ -183,9 +183,10 @@ def choose_oos_threshold(
         the threshold with the best validation accuracy: a caught out-of-scope row counts as
         right; an in-scope row counts as right when it is not flagged and its label is right.
     min_in_scope_accuracy:
-        When given: the threshold with the highest recall among those that keep the in-scope
-        accuracy at or above it (the rule ``keep_in_scope_accuracy``); when none does, as
-        without.
+        When given: the lowest threshold that keeps the in-scope accuracy at or above it (the
+        rule ``keep_in_scope_accuracy``), so the most out-of-scope inputs are caught that the
+        floor allows, including those scored below every out-of-scope validation row; when no
+        threshold keeps it, as without.
     confidence:
         A threshold qualifies only when the lower confidence bound (:func:`recall_lower_bound`)
         of its recall, or of its in-scope accuracy, reaches the target; if none does, the
@@ -221,9 +222,10 @@ def choose_oos_threshold(
     if min_in_scope_accuracy is not None:
         keeps = qualifying(kept, n_in, min_in_scope_accuracy)
         if keeps.any():
-            # Thresholds run from "flag nothing" down: recall rises, in-scope accuracy falls.
-            best = recall[keeps].max()
-            pick = int(np.flatnonzero(keeps & (recall >= best))[0])
+            # Thresholds run from "flag nothing" down: recall rises, in-scope accuracy falls. Take the
+            # lowest that keeps the floor, even past the point where validation recall stops rising:
+            # production's harder out-of-scope inputs sit in that stretch.
+            pick = int(np.flatnonzero(keeps)[-1])
             return ThresholdChoice(float(thresholds[pick]), float(recall[pick]), float(in_acc[pick]), RULE_KEEP)
     accuracy = caught + kept
     if target_recall is not None:

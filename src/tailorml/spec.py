@@ -151,7 +151,7 @@ class OutOfScopeDetection(_Section):
     threshold_rule: Literal["auto", "reach_recall", "keep_in_scope_accuracy"] = Field(
         "auto",
         description="how the threshold is chosen on validation: reach_recall (reach target_recall, then the best "
-        "accuracy) or keep_in_scope_accuracy (catch the most out-of-scope inputs while in-scope accuracy stays at "
+        "accuracy) or keep_in_scope_accuracy (flag as many inputs as validation in-scope accuracy allows, down to "
         "min_in_scope_accuracy; robust when production's out-of-scope inputs are harder than validation's); auto: "
         "keep_in_scope_accuracy when both a recall target and an in-scope floor are known, else reach_recall",
     )

@@ -166,7 +166,8 @@ def train_candidates(
     members = ensemble_members(spec, fitted, dataset)
     if members:
         weights = "equal weights" if spec.ensemble_weights == "equal" else "weights chosen on validation"
-        step(f"combining {' + '.join(members)} into an ensemble ({weights})")
+        chosen = ", the set with the lowest validation log loss" if spec.ensemble == "auto" and len(fitted) > 2 else ""
+        step(f"combining {' + '.join(members)} into an ensemble ({weights}{chosen})")
         trained.append(_train_ensemble(spec, dataset, tracker, members, fitted, trained, project=project))
     session = TrainingSession(
         data_version=dataset.version.id,
