@@ -432,3 +432,32 @@ def test_a_sparse_evaluation_still_renders() -> None:
     assert "n/a" in page and "No lineage was recorded" in page
     card = render_model_card(evaluation, "baseline")
     assert "| `accuracy` | n/a | — |" in card and "The spec sets no objectives." in card
+
+
+def test_the_out_of_scope_note_says_which_rule_chose_the_threshold_and_what_it_could_show() -> None:
+    from tailorml.report.html import _oos_note
+    from tailorml.results import OutOfScopeScore, OutOfScopeSummary
+
+    def summary(rule: str, **bounds: float) -> OutOfScopeSummary:
+        used = OutOfScopeScore(
+            score="energy", auroc=0.98, threshold=-5.8, recall=0.91, in_scope_accuracy=0.966, rule=rule, **bounds
+        )
+        return OutOfScopeSummary(
+            score="energy",
+            threshold=-5.8,
+            rule=rule,
+            target_recall=0.8,
+            min_in_scope_accuracy=0.96,
+            confidence=0.95,
+            expected_rate=0.18,
+            validation_rate=0.032,
+            validation=[used],
+        )
+
+    kept = _oos_note(summary("keep_in_scope_accuracy", in_scope_lower_bound=0.9601))
+    assert "flag as many inputs as keep in-scope accuracy at 96.0% with 95% confidence" in kept
+    assert "point estimate" not in kept and "from validation's share (3.2%)" in kept and "(18.0%)" in kept
+    unsure = _oos_note(summary("keep_in_scope_accuracy", in_scope_lower_bound=0.954))
+    assert "lower bound of its validation in-scope accuracy: 95.4%" in unsure and "point estimate decided" in unsure
+    fallback = _oos_note(summary("reach_recall", recall_lower_bound=0.801))
+    assert "reach out-of-scope recall 80.0%" in fallback and "no threshold kept in-scope accuracy at 96.0%" in fallback

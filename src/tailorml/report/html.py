@@ -426,25 +426,23 @@ def _calibration_view(view: CandidateView, c: CandidateResult, index: int) -> No
 def _oos_note(oos: OutOfScopeSummary) -> str:
     """How the out-of-scope threshold was chosen, in one or two sentences."""
     used = next((s for s in oos.validation if s.score == oos.score), None)
-    sure = f" with {oos.confidence:.0%} confidence" if oos.confidence else ""
-    if oos.rule == "keep_in_scope_accuracy" and oos.min_in_scope_accuracy is not None:
-        bound = used.in_scope_lower_bound if used is not None else None
-        wanted = (
-            f"catch the most out-of-scope inputs while keeping in-scope accuracy at {_pct(oos.min_in_scope_accuracy)}"
-            + sure
-            + (f" (lower bound of its validation in-scope accuracy: {_pct(bound)})" if bound is not None else "")
-        )
+    keeps = oos.rule == "keep_in_scope_accuracy" and oos.min_in_scope_accuracy is not None
+    if keeps:
+        goal = oos.min_in_scope_accuracy
+        wanted = f"flag as many inputs as keep in-scope accuracy at {_pct(goal)}"
+        bound, measure = (used.in_scope_lower_bound if used else None), "in-scope accuracy"
     elif oos.target_recall:
-        bound = used.recall_lower_bound if used is not None else None
-        wanted = (
-            f"reach out-of-scope recall {oos.target_recall:g}"
-            + sure
-            + (f" (lower bound of its validation recall: {_pct(bound)})" if bound is not None else "")
-        )
-        if oos.min_in_scope_accuracy is not None:
-            wanted += f", because no threshold kept in-scope accuracy at {_pct(oos.min_in_scope_accuracy)}"
+        goal = oos.target_recall
+        wanted = f"reach out-of-scope recall {_pct(goal)}"
+        bound, measure = (used.recall_lower_bound if used else None), "recall"
     else:
-        wanted = "maximize accuracy"
+        goal, bound, measure, wanted = None, None, "", "maximize accuracy"
+    if oos.confidence and goal is not None and bound is not None:
+        wanted += f" with {oos.confidence:.0%} confidence (lower bound of its validation {measure}: {_pct(bound)})"
+        if bound < goal - 1e-9:
+            wanted += "; no threshold could show that, so the point estimate decided"
+    if not keeps and oos.min_in_scope_accuracy is not None:
+        wanted += f", because no threshold kept in-scope accuracy at {_pct(oos.min_in_scope_accuracy)}"
     note = f"Score {oos.score}, threshold {oos.threshold:.4g}, chosen on validation to {wanted}."
     if oos.expected_rate is not None and oos.validation_rate is not None:
         note += (
