@@ -54,8 +54,10 @@ def tfidf(synth: tuple[list[str], list[str]]) -> TfidfLinear:
 @pytest.mark.parametrize("name", _contract_params())
 def test_every_registered_path_keeps_the_contract(name: str, tmp_path: Path) -> None:
     defaults = create_path(name).get_params()
-    if "encoder" in defaults:
-        _skip_unless_installed(defaults["encoder"])
+    base = getattr(create_path(name), "_base", None)  # an int8 export needs its fp32 path's encoder
+    encoder = defaults.get("encoder") or (create_path(base).get_params().get("encoder") if base else None)
+    if encoder:
+        _skip_unless_installed(encoder)
     params = {"cache_dir": str(tmp_path / "cache")} if "cache_dir" in defaults else {}
     check_model_path(create_path(name, **params))
 
@@ -526,3 +528,17 @@ def test_an_export_listed_with_its_base_is_planned_after_it_and_costs_only_the_e
     assert list(both) == ["tfidf-linear", "finetuned", "finetuned-int8"]
     assert both["finetuned-int8"] < 0.05 * both["finetuned"]  # not a second fine-tune in the budget
     assert plan(["finetuned-int8"])["finetuned-int8"] > both["finetuned"]  # alone, it fine-tunes its own
+
+
+def test_embedding_paths_and_their_int8_exports_share_the_project_embedding_cache(tmp_path: Path) -> None:
+    from tailorml.project import Project
+    from tailorml.train import _project_params
+
+    project = Project(home=tmp_path / ".tailor")
+    cache = str(tmp_path / ".tailor" / "cache" / "embeddings")
+    assert _project_params("embedding-linear", project) == {"cache_dir": cache}
+    assert _project_params("embedding-linear-mpnet", project) == {"cache_dir": cache}
+    for export in ("embedding-linear-int8", "embedding-linear-mpnet-int8"):
+        assert _project_params(export, project) == {"base_params": {"cache_dir": cache}}
+    assert _project_params("finetuned-int8", project) == {}  # fine-tuning embeds nothing to cache
+    assert _project_params("tfidf-linear", project) == {}

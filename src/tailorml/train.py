@@ -424,12 +424,17 @@ def _time_budget(name: str, seconds: float) -> dict[str, Any]:
 
 
 def _project_params(name: str, project: Project) -> dict[str, Any]:
-    """Per-project defaults: paths that cache embeddings keep them under .tailor/cache."""
+    """Per-project defaults: paths that cache embeddings keep them under .tailor/cache, int8 exports too."""
     from tailorml.paths import available_paths
 
-    cls = available_paths()[name].cls
+    paths = available_paths()
+    cls = paths[name].cls
+    cache = str(project.home / "cache" / "embeddings")
     if "cache_dir" in cls().get_params():
-        return {"cache_dir": str(project.home / "cache" / "embeddings")}
+        return {"cache_dir": cache}
+    base = getattr(cls, "_base", None)  # an int8 export embeds with its fp32 path first: share that cache
+    if base in paths and "cache_dir" in paths[base].cls().get_params():
+        return {"base_params": {"cache_dir": cache}}
     return {}
 
 

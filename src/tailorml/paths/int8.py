@@ -415,6 +415,23 @@ class EmbeddingLinearInt8(_Int8Export):
         self.head_ = LinearHead.load(folder)
 
 
+@register_path(
+    "embedding-linear-mpnet-int8",
+    description="embedding-linear-mpnet with its encoder exported to ONNX with int8 weights, served by onnxruntime",
+    neural=True,
+    seconds_per_1k_train_rows=26.0,  # embedding-linear-mpnet (its cache is shared), plus the export
+    auto=False,  # needs make teacher, like embedding-linear-mpnet: searched only when listed
+)
+class EmbeddingLinearMpnetInt8(EmbeddingLinearInt8):
+    """:class:`EmbeddingLinearInt8` for ``embedding-linear-mpnet``: the 420 MB encoder as int8 ONNX.
+
+    Parameters are those of :class:`EmbeddingLinearInt8`; ``base_params`` are
+    ``embedding-linear-mpnet``'s.
+    """
+
+    _base = "embedding-linear-mpnet"
+
+
 def _mean_pooler(torch: Any, encoder: Any) -> Any:
     """A module giving the mask-weighted mean of ``encoder``'s token states (sentence-transformers' pooling)."""
 
