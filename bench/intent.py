@@ -24,8 +24,7 @@ The strongest searches measured here (``embedding-linear-mpnet`` needs ``make te
         --candidates tfidf-linear embedding-linear embedding-linear-mpnet finetuned \
         --ensemble tfidf-linear embedding-linear embedding-linear-mpnet finetuned
     python bench/intent.py --datasets clinc150 --confidence 0.95 --expected-rate 0.18 \
-        --candidates tfidf-linear embedding-linear embedding-linear-mpnet finetuned \
-        --ensemble embedding-linear-mpnet finetuned
+        --candidates tfidf-linear embedding-linear embedding-linear-mpnet finetuned --ensemble auto
 """
 
 from __future__ import annotations

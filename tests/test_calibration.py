@@ -87,8 +87,8 @@ def test_oos_threshold_reaches_the_requested_recall_with_the_best_accuracy() -> 
     score = np.r_[np.linspace(0.5, 0.95, 10), np.linspace(0.0, 0.57, 20)]
     is_oos = np.r_[np.ones(10, bool), np.zeros(20, bool)]
     correct = np.ones(30, bool)
-    threshold, recall, in_acc, rule = choose_oos_threshold(score, is_oos, correct, target_recall=0.8)
-    assert rule == "reach_recall"
+    threshold, recall, in_acc, rule, false_flags = choose_oos_threshold(score, is_oos, correct, target_recall=0.8)
+    assert rule == "reach_recall" and false_flags == (score >= threshold)[~is_oos].mean()
     flagged = score >= threshold
     assert recall == flagged[is_oos].mean() >= 0.8
     assert in_acc == 1 - flagged[~is_oos].mean()

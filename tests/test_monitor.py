@@ -112,3 +112,21 @@ def test_cli_monitor_exit_code_and_report(project: Spec) -> None:
     assert "ALERT" in result.output
     assert (project.root / ".tailor" / "monitoring" / "monitor.html").is_file()
     assert (project.root / ".tailor" / "monitoring" / "latest.json").is_file()
+
+
+def test_the_out_of_scope_share_of_traffic_is_estimated_from_what_the_detector_flags(project: Spec) -> None:
+    from tailorml.cli.monitoring import _oos_share_line
+
+    simulate(project, 21, normal_windows=2, drifted_windows=0)
+    traffic = synthesize(2 * WINDOW, seed=1021, unique=False)  # what simulate logged
+    report = run_monitor(project)
+    for window, rows in zip(report.windows, (traffic[:WINDOW], traffic[WINDOW:]), strict=True):
+        signals = {s.name: s for s in window.signals}
+        truth = float((rows["label"] == "oos").mean())
+        assert signals["oos_share_estimate"].value == pytest.approx(truth, abs=0.03)
+        assert signals["oos_share_estimate"].reference is not None
+    line = _oos_share_line(report)
+    assert line is not None and line.startswith("out-of-scope share of window 1:")
+    # A model set for another share is told what to set.
+    moved = report.model_copy(update={"reference": {**report.reference, "oos_assumed_share": 0.5}})
+    assert "set out_of_scope_detection.expected_rate to about" in (_oos_share_line(moved) or "")

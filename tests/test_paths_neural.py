@@ -187,9 +187,17 @@ def test_embedding_linear_int8_records_agreement_and_serves_without_torch(tmp_pa
     # its contract with default parameters runs in test_paths.py, over every registered path
     model = EmbeddingLinearInt8().fit(X, Y)
     assert model.export_["validation_rows"] == 3 and model.fp32_agreement_ is not None
+    assert model.export_["head_features"] == "int8"  # the head learned the features it serves on
     assert model.export_["max_probability_difference"] < 0.05
     served = _serve_without_torch(save_model(model, tmp_path / "model"))
     assert served == {"labels": model.predict(X[:3]).tolist(), "heavy": []}
+
+
+def test_embedding_int8_head_features_must_be_int8_or_fp32() -> None:
+    from tailorml.paths.int8 import EmbeddingLinearInt8
+
+    with pytest.raises(SpecError, match="head_features must be int8 or fp32; got 'fp16'"):
+        EmbeddingLinearInt8(head_features="fp16").fit(X, Y)
 
 
 # --------------------------------------------------------------------------- distilled

@@ -52,6 +52,7 @@ __all__ = [
     "auroc",
     "choose_oos_threshold",
     "energy_score",
+    "estimate_oos_share",
     "recall_lower_bound",
     "shift_prior",
 ]
@@ -75,6 +76,7 @@ class ScoreQuality(BaseModel):
         None, description="one-sided Clopper-Pearson lower bound of that in-scope accuracy, at the rule's confidence"
     )
     rule: str = Field("reach_recall", description="the rule that chose the threshold (after any fallback)")
+    false_flag_rate: float | None = Field(None, description="share of in-scope validation rows flagged")
 
 
 class OutOfScopeRule(BaseModel):
@@ -110,6 +112,7 @@ class ThresholdChoice(NamedTuple):
     recall: float
     in_scope_accuracy: float
     rule: str
+    false_flag_rate: float = 0.0  # share of in-scope rows flagged
 
 
 def shift_prior(p: np.ndarray, fitted_rate: float, new_rate: float) -> np.ndarray:
@@ -125,6 +128,24 @@ def shift_prior(p: np.ndarray, fitted_rate: float, new_rate: float) -> np.ndarra
     with np.errstate(divide="ignore", invalid="ignore"):
         shifted = ratio * p / (ratio * p + (1.0 - p))
     return np.where(p >= 1.0, 1.0, np.nan_to_num(shifted))
+
+
+def estimate_oos_share(flagged_share: float, recall: float, false_flag_rate: float) -> float | None:
+    """The true out-of-scope share of traffic from the share the detector flagged.
+
+    Adjusted classify-and-count (Forman 2008): flagged = recall * share + false_flag_rate *
+    (1 - share), solved for the share with the detector's validation recall and false-flag rate.
+    ``None`` when the detector barely separates the two (recall - false_flag_rate < 0.1). When
+    production's out-of-scope inputs are harder than validation's, the real recall is lower and
+    this estimate is low.
+
+    >>> round(estimate_oos_share(0.2, recall=0.9, false_flag_rate=0.02), 3)
+    0.205
+    """
+    gap = recall - false_flag_rate
+    if gap < 0.1:
+        return None
+    return float(min(1.0, max(0.0, (flagged_share - false_flag_rate) / gap)))
 
 
 def energy_score(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -195,7 +216,7 @@ def choose_oos_threshold(
     Returns
     -------
     ThresholdChoice
-        ``(threshold, recall, in_scope_accuracy, rule)`` on these rows.
+        ``(threshold, recall, in_scope_accuracy, rule, false_flag_rate)`` on these rows.
     """
     score = np.asarray(score, dtype=np.float64)
     is_oos = np.asarray(is_oos, dtype=bool)
@@ -211,6 +232,12 @@ def choose_oos_threshold(
     thresholds = np.r_[np.inf, s[ks[1:] - 1]]
     recall = caught / max(n_oos, 1)
     in_acc = kept / max(n_in, 1)
+    false_flags = (ks - caught) / max(n_in, 1)  # in-scope rows flagged
+
+    def choice(pick: int, rule: str) -> ThresholdChoice:
+        return ThresholdChoice(
+            float(thresholds[pick]), float(recall[pick]), float(in_acc[pick]), rule, float(false_flags[pick])
+        )
 
     def qualifying(hits: np.ndarray, n: int, target: float) -> np.ndarray:
         ok = hits / max(n, 1) >= target - 1e-12
@@ -225,8 +252,7 @@ def choose_oos_threshold(
             # Thresholds run from "flag nothing" down: recall rises, in-scope accuracy falls. Take the
             # lowest that keeps the floor, even past the point where validation recall stops rising:
             # production's harder out-of-scope inputs sit in that stretch.
-            pick = int(np.flatnonzero(keeps)[-1])
-            return ThresholdChoice(float(thresholds[pick]), float(recall[pick]), float(in_acc[pick]), RULE_KEEP)
+            return choice(int(np.flatnonzero(keeps)[-1]), RULE_KEEP)
     accuracy = caught + kept
     if target_recall is not None:
         ok = qualifying(caught, n_oos, target_recall)
@@ -236,7 +262,7 @@ def choose_oos_threshold(
     else:
         pick = int(np.argmax(accuracy))
         rule = RULE_BEST
-    return ThresholdChoice(float(thresholds[pick]), float(recall[pick]), float(in_acc[pick]), rule)
+    return choice(pick, rule)
 
 
 def score_quality(
@@ -273,6 +299,7 @@ def score_quality(
         in_scope_accuracy=choice.in_scope_accuracy,
         in_scope_lower_bound=bound(choice.in_scope_accuracy, n_in),
         rule=choice.rule,
+        false_flag_rate=choice.false_flag_rate,
     )
 
 

@@ -112,6 +112,7 @@ class OutOfScopeScore(BaseModel):
     in_scope_accuracy: float
     in_scope_lower_bound: float | None = None
     rule: str = "reach_recall"
+    false_flag_rate: float | None = None
 
 
 class OutOfScopeSummary(BaseModel):

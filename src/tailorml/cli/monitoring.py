@@ -74,12 +74,35 @@ def _show(state: Any, report: Any, sent: list[str], project_folder: Path) -> Non
                 ("ALERT", "bold red"), f": {len(alerts)} window(s) drifted, first at window {alerts[0].index}"
             )
         )
+    share = _oos_share_line(report)
+    if share:
+        out.print(share)
     for line in sent:
         out.print(f"alert sent: {line}")
     from tailorml.project import Project
 
     folder = Project.at(project_folder).home / "monitoring"
     out.print(f"report: {folder / 'monitor.html'} (computed in {report.seconds:.1f} s)")
+
+
+def _oos_share_line(report: Any) -> str | None:
+    """The latest window's estimated out-of-scope share, against the share the model's probabilities assume."""
+    latest = next((w for w in reversed(report.windows) if w.n), None)
+    signals = {s.name: s for s in latest.signals} if latest else {}
+    estimate, flagged = signals.get("oos_share_estimate"), signals.get("oos_rate")
+    if latest is None or estimate is None or estimate.value is None or flagged is None or flagged.value is None:
+        return None
+    line = (
+        f"out-of-scope share of window {latest.index}: {flagged.value:.1%} flagged, about {estimate.value:.1%} "
+        "estimated (adjusted for the detector's validation recall and false flags)"
+    )
+    assumed = report.reference.get("oos_assumed_share")
+    if isinstance(assumed, float) and abs(assumed - estimate.value) > 0.02:
+        line += (
+            f"; the model's probabilities assume {assumed:.1%}: set out_of_scope_detection.expected_rate "
+            f"to about {estimate.value:.2f} and retrain to keep them calibrated"
+        )
+    return line
 
 
 def retrain(

@@ -56,6 +56,10 @@ class Reference(BaseModel):
     oov_rate: float
     abstention_rate: float
     oos_rate: float | None
+    oos_share: float | None = None  # out-of-scope share of the test rows' true labels
+    oos_detector_recall: float | None = None  # the detector's validation recall and false-flag rate
+    oos_false_flag_rate: float | None = None
+    oos_assumed_share: float | None = None  # the share its probabilities are set for (expected_rate)
     latency_p95_ms: float | None
     embeddings: str | None = None  # .npy file of reference input embeddings
 
@@ -82,6 +86,7 @@ def build_reference(spec: Spec, champion: ModelVersion, tracker: Tracker, folder
     lengths = Histogram.from_reference(np.array([len(t) for t in dataset.train.texts], dtype=float), bins=20)
     vocabulary = _vocabulary(dataset.train.texts)
     oos = spec.task.out_of_scope
+    detector = _detector(model.model)
     embeddings = None
     if spec.monitoring.embedding_drift:
         rng = np.random.default_rng(0)
@@ -103,6 +108,8 @@ def build_reference(spec: Spec, champion: ModelVersion, tracker: Tracker, folder
         oov_rate=_oov_rate(dataset.test.texts, vocabulary),
         abstention_rate=float(np.mean(confidence < model.abstain.threshold)),
         oos_rate=float(np.mean(predicted == oos)) if oos else None,
+        oos_share=float(np.mean(np.asarray(dataset.test.labels, dtype=str) == str(oos))) if oos else None,
+        **detector,
         latency_p95_ms=_evaluated_latency(champion),
         embeddings=embeddings,
     )
@@ -161,6 +168,7 @@ def run_monitor(
             "data_version": reference.data_version,
             "rows": reference.rows,
             "model_version": reference.model_version,
+            **({"oos_assumed_share": reference.oos_assumed_share} if reference.oos_assumed_share is not None else {}),
         },
         window_by=by,
         window_size=f"{size:,} requests" if by == "count" else f"{size.total_seconds() / 60:g} min",
@@ -230,8 +238,17 @@ def _judge(
     }
     refs: dict[str, float | None] = {"oov_rate": reference.oov_rate, "abstention_rate": reference.abstention_rate}
     if reference.oos_rate is not None and spec.task.out_of_scope:
-        values["oos_rate"] = summary.label_counts.get(spec.task.out_of_scope, 0) / n if n else None
+        flagged = summary.label_counts.get(spec.task.out_of_scope, 0) / n if n else None
+        values["oos_rate"] = flagged
         refs["oos_rate"] = reference.oos_rate
+        if reference.oos_detector_recall is not None and reference.oos_false_flag_rate is not None:
+            from tailorml.oos import estimate_oos_share
+
+            estimate = None
+            if flagged is not None and enough:
+                estimate = estimate_oos_share(flagged, reference.oos_detector_recall, reference.oos_false_flag_rate)
+            values["oos_share_estimate"] = estimate
+            refs["oos_share_estimate"] = reference.oos_share
     if ref_embeddings is not None:
         values["embedding_mmd_p"] = _embedding_p(ref_embeddings, summary.sample_texts) if enough else None
     if "latency_p95_ms" in thresholds:
@@ -283,6 +300,21 @@ def _signal(name: str, value: float | None, reference: float | None, limits: dic
         status=status,
         detail=detail,
     )
+
+
+def _detector(model: Any) -> dict[str, float | None]:
+    """The out-of-scope detector's validation recall and false-flag rate, and the share it assumes."""
+    rule = getattr(model, "oos_rule_", None)
+    if rule is None:
+        return {}
+    used = rule.validation.get(rule.score)
+    if used is None or used.false_flag_rate is None:
+        return {}
+    return {
+        "oos_detector_recall": used.recall,
+        "oos_false_flag_rate": used.false_flag_rate,
+        "oos_assumed_share": rule.expected_rate if rule.expected_rate is not None else rule.validation_rate,
+    }
 
 
 def _wilson(correct: int, n: int, z: float = 1.96) -> Estimate:
