@@ -12,8 +12,8 @@ counts as doubt):
   training embeddings (paths that have an ``embed`` method, such as ``embedding-linear``).
 
 ``auto`` computes every available score on the validation rows and keeps the one with the
-highest out-of-scope AUROC there. The threshold follows one of two rules
-(:data:`THRESHOLD_RULES`):
+highest out-of-scope AUROC there. The threshold follows one of two rules (the spec's
+``out_of_scope_detection.threshold_rule``):
 
 - ``reach_recall``: the best validation accuracy (a caught out-of-scope input counts as right)
   among the thresholds that reach the requested out-of-scope recall on validation.
@@ -45,7 +45,6 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "OOS_SCORES",
-    "THRESHOLD_RULES",
     "OutOfScopeRule",
     "ScoreQuality",
     "ThresholdChoice",
@@ -58,7 +57,6 @@ __all__ = [
 ]
 
 OOS_SCORES: tuple[str, ...] = ("auto", "max_prob", "energy", "centroid")
-THRESHOLD_RULES: tuple[str, ...] = ("auto", "reach_recall", "keep_in_scope_accuracy")
 RULE_REACH, RULE_KEEP, RULE_BEST = "reach_recall", "keep_in_scope_accuracy", "best_accuracy"
 
 

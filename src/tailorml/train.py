@@ -214,18 +214,12 @@ def ensemble_members(spec: Spec, fitted: dict[str, Any], dataset: Dataset | None
         return [m for m in spec.ensemble if m in fitted] if all(m in fitted for m in spec.ensemble) else []
     if len(fitted) == 2 or dataset is None:
         return sorted(fitted)
-    import numpy as np
-
+    from tailorml.paths._base import known_rows
     from tailorml.paths.ensemble import choose_members
 
-    val_texts, val_labels = _validation(dataset)
-    classes = np.asarray(next(iter(fitted.values())).classes_, dtype=object).astype(str)
-    index = {c: i for i, c in enumerate(classes)}
-    rows = [i for i, label in enumerate(val_labels) if str(label) in index]
-    if not rows:
+    texts, truth = known_rows(*_validation(dataset), next(iter(fitted.values())).classes_)
+    if not texts:
         return sorted(fitted)[:2]
-    texts = [val_texts[i] for i in rows]
-    truth = np.asarray([index[str(val_labels[i])] for i in rows])
     probas = {name: model.predict_proba_plain(texts) for name, model in sorted(fitted.items())}
     apart = [(name, str(model.base_._base)) for name, model in fitted.items() if hasattr(model.base_, "_base")]
     members, _ = choose_members(probas, truth, weighting=spec.ensemble_weights, apart=apart)

@@ -20,7 +20,7 @@ from tailorml.paths import _artifact
 if TYPE_CHECKING:  # pragma: no cover
     from sklearn.utils import Tags
 
-__all__ = ["TextClassifier", "as_labels", "as_texts"]
+__all__ = ["TextClassifier", "as_labels", "as_texts", "known_rows"]
 
 
 class TextClassifier:
@@ -199,3 +199,16 @@ def as_labels(y: Iterable[Any], n_rows: int | None, *, min_classes: int = 2) -> 
             f"need at least {min_classes} classes to fit a classifier; got {len(classes)}: {classes.tolist()}"
         )
     return labels
+
+
+def known_rows(texts: Iterable[str], labels: Iterable[Any], classes: Any) -> tuple[list[str], np.ndarray]:
+    """The texts whose label is one of ``classes``, and the column of that label (compared as strings).
+
+    Validation rows with a label the model never saw cannot score it; they are left out.
+
+    >>> known_rows(["a", "b", "c"], ["x", "new", "y"], ["x", "y"])
+    (['a', 'c'], array([0, 1]))
+    """
+    index = {str(c): i for i, c in enumerate(classes)}
+    pairs = [(t, index[str(v)]) for t, v in zip(as_texts(texts), labels, strict=True) if str(v) in index]
+    return [t for t, _ in pairs], np.asarray([i for _, i in pairs], dtype=np.int64)

@@ -29,7 +29,7 @@ import numpy as np
 
 from tailorml.errors import SpecError
 from tailorml.paths import _artifact, register_path
-from tailorml.paths._base import TextClassifier, as_labels, as_texts
+from tailorml.paths._base import TextClassifier, as_labels, as_texts, known_rows
 
 __all__ = ["Calibrated", "split_validation"]
 
@@ -166,11 +166,7 @@ class Calibrated(TextClassifier):
 
         self._check_settings()
         classes = np.asarray(base.classes_, dtype=object)
-        index = {str(c): i for i, c in enumerate(classes)}
-        val_texts = as_texts(val_texts)
-        known = np.asarray([str(v) in index for v in val_labels], dtype=bool)
-        val_texts = [t for t, k in zip(val_texts, known, strict=True) if k]
-        truth = np.asarray([index[str(v)] for v in val_labels if str(v) in index], dtype=np.int64)
+        val_texts, truth = known_rows(val_texts, val_labels, classes)
         self.base_ = base
         self.classes_ = classes
         self.centroids_ = None
@@ -197,7 +193,7 @@ class Calibrated(TextClassifier):
             -np.mean(np.log(np.clip(calibrated[np.arange(len(truth)), truth], 1e-12, 1)))
         )
         summary["validation_accuracy"] = float(np.mean(calibrated.argmax(1) == truth))
-        if self.out_of_scope is not None and str(self.out_of_scope) in index:
+        if self.out_of_scope is not None and str(self.out_of_scope) in classes.astype(str):
             self._fit_detector(val_texts, truth, log_proba, calibrated, train_texts, train_labels)
         self.summary_ = summary
         return self

@@ -37,7 +37,7 @@ import numpy as np
 
 from tailorml.errors import SpecError
 from tailorml.paths import _artifact, register_path
-from tailorml.paths._base import TextClassifier, as_labels, as_texts
+from tailorml.paths._base import TextClassifier, as_labels, as_texts, known_rows
 
 __all__ = ["Ensemble", "choose_members", "choose_weights", "mixture_log_loss"]
 
@@ -229,14 +229,10 @@ class Ensemble(TextClassifier):
         if self.weights is not None:
             self.weights_ = [float(w) / float(sum(self.weights)) for w in self.weights]
             return self
-        index = {c: i for i, c in enumerate(classes[0])}
-        texts = as_texts(val_texts)
-        keep = [i for i, v in enumerate(val_labels) if str(v) in index]
-        if not keep:
+        texts, truth = known_rows(val_texts, val_labels, classes[0])
+        if not texts:
             self.weights_ = [1.0 / len(fitted)] * len(fitted)
             return self
-        texts = [texts[i] for i in keep]
-        truth = np.asarray([index[str(val_labels[i])] for i in keep])
         probas = [m.predict_proba(texts) for m in fitted]
         if self.weighting == "log_loss":
             self.weights_, self.validation_loss_ = choose_weights(probas, truth)
